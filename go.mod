@@ -1,6 +1,6 @@
 module github.com/mfshell/mfshell
 
-go 1.26
+go 1.26.0
 
 require (
 	github.com/gorilla/mux v1.8.1 // indirect

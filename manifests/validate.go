@@ -2,8 +2,8 @@ package manifests
 
 import (
 	"encoding/base64"
-	"maps"
 	"fmt"
+	"maps"
 	"net/url"
 	"path"
 	"slices"
