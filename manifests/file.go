@@ -281,3 +281,11 @@ func parseRecordName(name string) (int64, bool) {
 	n, err := strconv.ParseInt(digits, 10, 64)
 	return n, err == nil && n > 0
 }
+
+// Ping reports whether the store's folder is reachable.
+func (s *FileStore) Ping(ctx context.Context) error {
+	if _, err := os.Stat(s.dir); err != nil {
+		return fmt.Errorf("manifest store: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,58 @@
+# mfshell: `make run` starts the server on the embedded demo; `make test` is
+# what CI runs. Each target installs what it needs.
+
+GO        ?= go
+BIN       := bin/mfshell
+FUZZTIME  ?= 8s
+# package:FuzzTarget pairs, each run for FUZZTIME by `make fuzz`.
+FUZZ_TARGETS := \
+	./manifests:FuzzDecode \
+	./manifests:FuzzNames \
+	./internal/tokens:FuzzParse \
+	./cdn:FuzzOriginPath \
+	./cdn:FuzzPublishPath \
+	./server:FuzzIfMatch
+
+.PHONY: all build run test fmt-check vet rules test-go fuzz bench clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN) ./cmd/mfshell
+
+run: build
+	./$(BIN) serve
+
+test: fmt-check vet rules test-go fuzz
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
+
+vet:
+	$(GO) vet ./...
+
+# Cheap repository rules: tests wait for conditions, never for fixed times;
+# no grab-bag packages.
+rules:
+	@bad=$$(git grep -n -E 'time\.Sleep|waitForTimeout' -- '*_test.go' 'e2e/*.ts' || true); \
+	if [ -n "$$bad" ]; then echo "tests must wait for a condition, not sleep:"; echo "$$bad"; exit 1; fi
+	@bad=$$(git ls-files | grep -E '(^|/)(util|utils|common|helpers)/' || true); \
+	if [ -n "$$bad" ]; then echo "no grab-bag packages:"; echo "$$bad"; exit 1; fi
+
+test-go:
+	$(GO) test -race -count=1 ./...
+
+fuzz:
+	@for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; name=$${t##*:}; \
+		echo "fuzz $$pkg $$name ($(FUZZTIME))"; \
+		$(GO) test $$pkg -run '^$$' -fuzz "^$$name$$" -fuzztime $(FUZZTIME) >/tmp/mfshell-fuzz.log 2>&1 \
+			|| { cat /tmp/mfshell-fuzz.log; exit 1; }; \
+	done
+
+bench:
+	bash bench/run.sh
+
+clean:
+	rm -rf bin

@@ -1,0 +1,225 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/mfshell/mfshell/cdn"
+	"github.com/mfshell/mfshell/demo"
+	"github.com/mfshell/mfshell/internal/tokens"
+	"github.com/mfshell/mfshell/manifests"
+	"github.com/mfshell/mfshell/server"
+)
+
+// serveConfig is the configuration of "mfshell serve", from flags and
+// MFSHELL_* variables.
+type serveConfig struct {
+	addr       string
+	data       string
+	manifest   string
+	cdn        string
+	cdnURL     string
+	tokens     string
+	s3Endpoint string
+	demo       bool
+	accessLog  bool
+	logFormat  string
+	logLevel   string
+}
+
+func runServe(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "serve", "[flags]")
+	var c serveConfig
+	str := func(p *string, name, def, help string) { fs.StringVar(p, name, envDefault(e, name, def), help) }
+	str(&c.addr, "addr", "127.0.0.1:8080", "address to listen on (MFSHELL_ADDR)")
+	str(&c.data, "data", "mfshell-data", "data folder: manifest, local CDN, first-run admin token (MFSHELL_DATA)")
+	str(&c.manifest, "manifest", "", "manifest store, file://PATH (default DATA/manifest.json) (MFSHELL_MANIFEST)")
+	str(&c.cdn, "cdn", "", "CDN store, file://DIR (default DATA/cdn) (MFSHELL_CDN)")
+	str(&c.cdnURL, "cdn-url", "/cdn/", "public base URL of bundles; this server is the origin for /cdn/ (MFSHELL_CDN_URL)")
+	str(&c.tokens, "tokens", "", "tokens file (default DATA/tokens.json, made with one admin token on first run) (MFSHELL_TOKENS)")
+	str(&c.s3Endpoint, "s3-endpoint", "", "endpoint of an S3-compatible server (MFSHELL_S3_ENDPOINT)")
+	str(&c.logFormat, "log-format", "text", "log format: text or json (MFSHELL_LOG_FORMAT)")
+	str(&c.logLevel, "log-level", "info", "log level: debug, info, warn or error (MFSHELL_LOG_LEVEL)")
+	fs.BoolVar(&c.demo, "demo", envDefault(e, "demo", "true") == "true", "publish and release the demo apps into a new, empty store (MFSHELL_DEMO)")
+	fs.BoolVar(&c.accessLog, "access-log", envDefault(e, "access-log", "true") == "true", "log every request (MFSHELL_ACCESS_LOG)")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if err := wantArgs(fs, pos); err != nil {
+		return err
+	}
+	return serve(ctx, e, c)
+}
+
+func serve(ctx context.Context, e *env, c serveConfig) error {
+	logger, err := newLogger(e, c.logFormat, c.logLevel)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(c.data, 0o755); err != nil {
+		return fmt.Errorf("data folder: %w", err)
+	}
+	manifestPath, err := filePath(c.manifest, filepath.Join(c.data, "manifest.json"), "--manifest")
+	if err != nil {
+		return err
+	}
+	cdnDir, err := filePath(c.cdn, filepath.Join(c.data, "cdn"), "--cdn")
+	if err != nil {
+		return err
+	}
+
+	store := manifests.NewFileStore(manifestPath)
+	if err := store.Open(ctx); err != nil {
+		return err
+	}
+	bundles := cdn.NewDir(cdnDir)
+	if err := bundles.Init(ctx); err != nil {
+		return err
+	}
+
+	tokensPath := c.tokens
+	var firstToken string
+	if tokensPath == "" {
+		tokensPath = filepath.Join(c.data, "tokens.json")
+		tokenPath := filepath.Join(c.data, "admin.token")
+		created, err := tokens.Bootstrap(tokensPath, tokenPath)
+		if err != nil {
+			return fmt.Errorf("first-run admin token: %w", err)
+		}
+		if created {
+			firstToken = tokenPath
+		}
+	}
+	tokenFile := tokens.NewFile(tokensPath, logger)
+	if err := tokenFile.Load(); err != nil {
+		return err
+	}
+
+	if c.demo {
+		if err := seedDemo(ctx, store, bundles, c.data); err != nil {
+			return fmt.Errorf("seed demo apps: %w", err)
+		}
+	}
+
+	s := server.NewServer(store, bundles, tokenFile)
+	s.Addr = c.addr
+	s.CDNURL = c.cdnURL
+	s.Logger = logger
+	s.AccessLog = c.accessLog
+	if err := s.Open(ctx); err != nil {
+		return err
+	}
+	cur, _ := store.Current(ctx)
+	fmt.Fprintf(e.stdout, "mfshell serving %s (manifest revision %d, data in %s)\n", s.URL(), cur.Revision, c.data)
+	if firstToken != "" {
+		fmt.Fprintf(e.stdout, "first run: admin token written to %s\n  export MFSHELL_TOKEN=$(cat %s)\n", firstToken, firstToken)
+	}
+	<-ctx.Done()
+	logger.Info("shutting down: finishing requests in flight")
+	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return s.Close(shutdown)
+}
+
+// filePath returns the path of a file:// store URL, or def when u is empty.
+func filePath(u, def, flagName string) (string, error) {
+	if u == "" {
+		return def, nil
+	}
+	if strings.HasPrefix(u, "s3://") {
+		return "", usageError(fmt.Sprintf("%s %s: S3 stores are not available in this build; use file://PATH", flagName, u))
+	}
+	p, ok := strings.CutPrefix(u, "file://")
+	if !ok {
+		if strings.Contains(u, "://") {
+			parsed, _ := url.Parse(u)
+			scheme := u
+			if parsed != nil {
+				scheme = parsed.Scheme
+			}
+			return "", usageError(fmt.Sprintf("%s %s: unknown scheme %q; use file://PATH", flagName, u, scheme))
+		}
+		p = u // a plain path
+	}
+	if p == "" {
+		return "", usageError(flagName + ": empty path")
+	}
+	return p, nil
+}
+
+func newLogger(e *env, format, level string) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, usageError(fmt.Sprintf("--log-level %q: want debug, info, warn or error", level))
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(e.stderr, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(e.stderr, opts)), nil
+	}
+	return nil, usageError(fmt.Sprintf("--log-format %q: want text or json", format))
+}
+
+// seedDemo publishes the embedded demo bundles and makes the demo apps live,
+// when the manifest store is new (revision 0).
+func seedDemo(ctx context.Context, store manifests.Store, bundles cdn.Store, data string) error {
+	cur, err := store.Current(ctx)
+	if err != nil || cur.Revision != 0 {
+		return err
+	}
+	dirs, err := fs.Glob(demo.FS(), "apps/*/*")
+	if err != nil {
+		return err
+	}
+	tmp, err := os.MkdirTemp(data, ".demo-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	for _, dir := range dirs {
+		app, version := filepath.Base(filepath.Dir(dir)), filepath.Base(dir)
+		if _, err := cdn.ReadAssetManifest(ctx, bundles, app, version); err == nil {
+			continue // published by an earlier run
+		}
+		sub, err := fs.Sub(demo.FS(), dir)
+		if err != nil {
+			return err
+		}
+		out := filepath.Join(tmp, app, version)
+		if err := os.CopyFS(out, sub); err != nil {
+			return err
+		}
+		if _, err := cdn.Publish(ctx, bundles, out, cdn.PublishOptions{App: app, Version: version}); err != nil {
+			return err
+		}
+	}
+	_, _, err = manifests.Apply(ctx, store, manifests.Edit{
+		Actor:  "mfshell",
+		Reason: "demo apps seeded on first run",
+		Change: func(m *manifests.Manifest) error {
+			m.CDN = "/cdn/"
+			for _, d := range demo.Apps() {
+				am, err := cdn.ReadAssetManifest(ctx, bundles, d.Name, d.Version)
+				if err != nil {
+					return err
+				}
+				m.Apps[d.Name] = manifests.App{
+					Version: d.Version, Route: d.Route, Entry: am.Entry, Styles: am.Styles,
+					Format: d.Format, Isolation: d.Isolation, Template: d.Template, Integrity: am.LoadedIntegrity(),
+				}.WithDefaults()
+			}
+			return nil
+		},
+	})
+	return err
+}

@@ -1,0 +1,231 @@
+// Package server is mfshell's HTTP side: the public manifest and its
+// change feed, the ops API, the local CDN origin, health and metrics.
+//
+// One [Server] owns the router, the stores, the logger and the metrics.
+// Routes are registered in one place, [Server.routes], which reads like the
+// endpoint table of the design. Handlers return errors to one writer,
+// writeError, which maps them to statuses.
+//
+//	s := server.NewServer(manifestStore, cdnStore, tokenFile)
+//	s.Addr = "127.0.0.1:8080"
+//	if err := s.Open(ctx); err != nil { ... }
+//	defer s.Close(ctx)
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gorilla/mux"
+
+	"github.com/mfshell/mfshell/cdn"
+	"github.com/mfshell/mfshell/manifests"
+)
+
+// MaxBodyBytes bounds API request bodies.
+const MaxBodyBytes = 1 << 20
+
+// Server serves mfshell over HTTP. Set its exported fields between
+// NewServer and Open. It is safe for concurrent use once open.
+type Server struct {
+	// Addr is the address to listen on, such as "127.0.0.1:8080"; port 0
+	// picks a free port (see URL).
+	Addr string
+	// Manifests is the manifest store.
+	Manifests manifests.Store
+	// CDN is the bundle store.
+	CDN cdn.Store
+	// CDNURL is the base URL of bundles as browsers see it; "/cdn/" when
+	// this server is the origin.
+	CDNURL string
+	// ServeCDN mounts the CDN origin handler at /cdn/.
+	ServeCDN bool
+	// Tokens authenticates the ops API.
+	Tokens TokenSource
+	// Logger receives access, audit and error logs.
+	Logger *slog.Logger
+	// AccessLog logs every request at level Info.
+	AccessLog bool
+	// Heartbeat is the interval of change-feed heartbeats.
+	Heartbeat time.Duration
+	// Now is the clock recorded in revisions.
+	Now func() time.Time
+
+	metrics *metrics
+	feed    *feed
+	ln      net.Listener
+	http    *http.Server
+	router  *mux.Router
+
+	// writeMu serializes this server's manifest writes. Compare-and-swap
+	// alone never loses a write, but concurrent writers in one process would
+	// mostly lose races and recompute; queueing them costs nothing and keeps
+	// the retries for writers in other processes or replicas.
+	writeMu sync.Mutex
+
+	// snapMu serializes changes of snap; readers load snap without it.
+	snapMu sync.Mutex
+	snap   atomic.Pointer[snapshot]
+}
+
+// NewServer returns a server over the given stores with default options.
+// It does no I/O.
+func NewServer(m manifests.Store, c cdn.Store, t TokenSource) *Server {
+	return &Server{
+		Addr:      "127.0.0.1:8080",
+		Manifests: m,
+		CDN:       c,
+		CDNURL:    "/cdn/",
+		ServeCDN:  true,
+		Tokens:    t,
+		Logger:    slog.New(slog.NewTextHandler(io.Discard, nil)),
+		AccessLog: true,
+		Heartbeat: 25 * time.Second,
+		Now:       time.Now,
+		metrics:   newMetrics(),
+		feed:      newFeed(),
+	}
+}
+
+// Open loads the latest manifest, then listens on Addr (so that a busy port
+// is an error here) and serves in the background until Close.
+func (s *Server) Open(ctx context.Context) error {
+	if err := s.refresh(ctx); err != nil {
+		return fmt.Errorf("load manifest: %w", err)
+	}
+	s.router = s.routes()
+	ln, err := net.Listen("tcp", s.Addr)
+	if err != nil {
+		return err
+	}
+	s.ln = ln
+	s.http = &http.Server{
+		Handler:           s.router,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(s.Logger.Handler(), slog.LevelWarn),
+	}
+	// Streams would hold Shutdown up until they end; end them.
+	s.http.RegisterOnShutdown(s.feed.close)
+	go func() {
+		if err := s.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.Logger.Error("serve", "err", err)
+		}
+	}()
+	return nil
+}
+
+// Handler returns the server's HTTP handler, for tests that drive it
+// without a listener. Open must not be called then; call Load instead.
+func (s *Server) Handler() http.Handler { return s.router }
+
+// Load reads the latest manifest and builds the routes without listening.
+func (s *Server) Load(ctx context.Context) error {
+	if err := s.refresh(ctx); err != nil {
+		return fmt.Errorf("load manifest: %w", err)
+	}
+	s.router = s.routes()
+	return nil
+}
+
+// URL returns the base URL the server listens on, such as
+// "http://127.0.0.1:8080".
+func (s *Server) URL() string {
+	return "http://" + s.ln.Addr().String()
+}
+
+// Close stops accepting requests, ends change-feed streams and waits for
+// requests in flight, writes included, until ctx ends.
+func (s *Server) Close(ctx context.Context) error {
+	if s.http == nil {
+		return nil
+	}
+	return s.http.Shutdown(ctx)
+}
+
+// routes registers every endpoint; it reads like the design's table.
+func (s *Server) routes() *mux.Router {
+	r := mux.NewRouter()
+	r.UseEncodedPath() // keep %2F in paths encoded, so that the CDN handler can refuse it
+	r.SkipClean(true)  // refuse "..", never redirect it somewhere else
+
+	handle := func(path, name string, h http.HandlerFunc, methods ...string) {
+		r.Handle(path, s.instrument(name, h)).Methods(methods...)
+	}
+	handle("/_mfshell/manifest.json", "manifest.json", s.handleManifest, "GET", "HEAD")
+	handle("/_mfshell/events", "events", s.handleEvents, "GET")
+	if s.ServeCDN {
+		r.PathPrefix("/cdn/").Handler(s.instrument("cdn", http.StripPrefix("/cdn/", cdn.NewHandler(s.CDN, s.Logger))))
+	}
+
+	api := r.PathPrefix("/api/v1").Subrouter()
+	api.Use(s.authenticate)
+	apiHandle := func(path, name string, h handlerFunc, methods ...string) {
+		api.Handle(path, s.instrument(name, s.handle(h))).Methods(methods...)
+	}
+	apiHandle("/manifest", "api.manifest", s.handleGetManifest, "GET")
+	apiHandle("/apps/{name}", "api.app", s.handlePutApp, "PUT")
+	apiHandle("/apps/{name}", "api.app", s.handlePatchApp, "PATCH")
+	apiHandle("/apps/{name}", "api.app", s.handleDeleteApp, "DELETE")
+	apiHandle("/apps/{name}/versions", "api.versions", s.handleVersions, "GET")
+	apiHandle("/history", "api.history", s.handleHistory, "GET")
+	apiHandle("/history/{revision}", "api.revision", s.handleRevision, "GET")
+	apiHandle("/rollback", "api.rollback", s.handleRollback, "POST")
+	api.NotFoundHandler = s.handle(func(w http.ResponseWriter, r *http.Request) error {
+		return errorf(http.StatusNotFound, "no such API endpoint: "+r.Method+" "+r.URL.Path)
+	})
+	api.MethodNotAllowedHandler = s.handle(func(w http.ResponseWriter, r *http.Request) error {
+		return errorf(http.StatusMethodNotAllowed, "method "+r.Method+" not allowed on "+r.URL.Path)
+	})
+
+	handle("/healthz", "healthz", s.handleHealthz, "GET", "HEAD")
+	handle("/readyz", "readyz", s.handleReadyz, "GET", "HEAD")
+	r.Handle("/metrics", s.metrics.handler()).Methods("GET")
+	return r
+}
+
+// handlerFunc is a handler that returns its error instead of writing it.
+type handlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+// handle adapts h, writing its error through writeError.
+func (s *Server) handle(h handlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := h(w, r); err != nil {
+			writeError(w, r, s.Logger, err)
+		}
+	})
+}
+
+func (s *Server) handleHealthz(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// pinger is a store that can check that it is reachable.
+type pinger interface {
+	Ping(ctx context.Context) error
+}
+
+// handleReadyz reports ready when the manifest store answers.
+func (s *Server) handleReadyz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	err := error(nil)
+	if p, ok := s.Manifests.(pinger); ok {
+		err = p.Ping(ctx)
+	} else {
+		_, err = s.Manifests.Current(ctx)
+	}
+	if err != nil {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "error": err.Error()})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"status": "ready", "revision": s.snap.Load().revision})
+}
