@@ -3,8 +3,11 @@ module github.com/mfshell/mfshell
 go 1.26.0
 
 require (
+	github.com/evanw/esbuild v0.28.2
 	github.com/gorilla/mux v1.8.1
 	github.com/prometheus/client_golang v1.25.0
+	github.com/tdewolff/minify/v2 v2.24.25
+	github.com/tdewolff/parse/v2 v2.8.20
 	golang.org/x/sys v0.49.0
 )
 

@@ -60,7 +60,7 @@ func ExamplePublish() {
 	res.Body.Close()
 	fmt.Println(res.Status, res.Header.Get("Content-Type"), res.Header.Get("Cache-Control"))
 	// Output:
-	// entry: main.js styles: [main.css] files: 3
+	// entry: main.js styles: [main.css] files: 4
 	// main.js: sha384-F3O7kYOygHanq0s1U9H4QdyhoyptwGR/aORhRMSStCHYwi2iP/AmraF9RA/MrVKh
 	// publish catalog@1.2.0: version already exists
 	// 200 OK text/javascript; charset=utf-8 public, max-age=31536000, immutable

@@ -44,6 +44,13 @@ type PublishOptions struct {
 // names the path and says why; all bad paths are reported (up to 20), one
 // per line.
 //
+// Beside every stylesheet X.css (at any depth) Publish also stores
+// X.scoped.css, the stylesheet rewritten by [ScopeCSS] for the element
+// APP-app, with its own entry in the asset manifest's files (Styles keeps
+// the original names). It refuses a folder holding a file whose name ends
+// in ".scoped.css", and fails, naming the file and the line, if a
+// stylesheet cannot be rewritten.
+//
 // Publish returns an error satisfying errors.Is(err, ErrExist) if the
 // version exists already, or is published by someone else meanwhile; in
 // every error case nothing is published.
@@ -119,6 +126,16 @@ func publish(ctx context.Context, s Store, dir string, opts PublishOptions) (*As
 			m.Styles = append(m.Styles, f.path)
 		}
 		progress.total += f.size
+	}
+	// Scoped copies, for apps whose isolation is "scoped"; Styles keeps the
+	// originals. Held in memory, they are not counted by progress.
+	copies, err := scopedCopies(ctx, root, files, opts.App)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range copies {
+		uploads = append(uploads, c.upload())
+		m.Files[c.path] = File{Size: int64(len(c.data)), Integrity: integrity(c.sum)}
 	}
 	slices.Sort(m.Styles)
 

@@ -95,6 +95,15 @@ func TestPublish(t *testing.T) {
 		want.Files[p] = File{Size: int64(len(files[p])), Integrity: sri([]byte(files[p]))}
 		total += int64(len(files[p]))
 	}
+	// Every stylesheet gets its scoped copy beside it.
+	scoped := map[string]string{
+		"main.scoped.css":          "catalog-app{ color: red }\n",
+		"a.scoped.css":             "catalog-app .a{}\n",
+		"chunks/deep/x.scoped.css": "catalog-app .x{}\n",
+	}
+	for p, data := range scoped {
+		want.Files[p] = File{Size: int64(len(data)), Integrity: sri([]byte(data))}
+	}
 	if !reflect.DeepEqual(m, want) {
 		t.Errorf("Publish returned\n%+v\nwant\n%+v", m, want)
 	}
@@ -112,8 +121,8 @@ func TestPublish(t *testing.T) {
 	}
 	// Hidden files are skipped: neither in the store nor in the manifest.
 	stored := snapshot(t, filepath.Join(store.Root, "catalog", "1.2.0"))
-	if len(stored) != len(published)+1 {
-		t.Errorf("stored files %v, want the %d published ones and %s", slices.Sorted(maps.Keys(stored)), len(published), AssetManifestName)
+	if len(stored) != len(published)+len(scoped)+1 {
+		t.Errorf("stored files %v, want the %d published ones, %d scoped copies and %s", slices.Sorted(maps.Keys(stored)), len(published), len(scoped), AssetManifestName)
 	}
 
 	if len(calls) == 0 {

@@ -99,7 +99,7 @@ func TestCLI(t *testing.T) {
 		{
 			name:   "publish",
 			args:   []string{"publish", "--app", "shop", "--version", "1.0.0", "--cdn", "file://" + cdnDir, dist},
-			stdout: []string{"published shop@1.0.0: 2 files, 78 B, entry main.js\n", "release it with: mfshell release shop 1.0.0\n"},
+			stdout: []string{"published shop@1.0.0: 2 files, 78 B, entry main.js (+1 scoped stylesheet)\n", "release it with: mfshell release shop 1.0.0\n"},
 			check: func(t *testing.T, r result) {
 				if _, err := os.Stat(filepath.Join(cdnDir, "shop", "1.0.0", cdn.AssetManifestName)); err != nil {
 					t.Errorf("no asset manifest in the CDN folder: %v", err)
@@ -132,8 +132,8 @@ func TestCLI(t *testing.T) {
 			check: func(t *testing.T, r result) {
 				var m cdn.AssetManifest
 				decodeJSON(t, r.stdout, &m)
-				if m.App != "shop" || m.Version != "1.0.1" || m.Entry != "main.js" || !slices.Equal(m.Styles, []string{"main.css"}) || len(m.Files) != 2 {
-					t.Errorf("asset manifest %+v, want shop@1.0.1 with entry main.js, styles [main.css] and 2 files", m)
+				if m.App != "shop" || m.Version != "1.0.1" || m.Entry != "main.js" || !slices.Equal(m.Styles, []string{"main.css"}) || len(m.Files) != 3 || m.Files["main.scoped.css"].Integrity == "" {
+					t.Errorf("asset manifest %+v, want shop@1.0.1 with entry main.js, styles [main.css] and 3 files (main.scoped.css too)", m)
 				}
 			},
 		},
@@ -445,7 +445,7 @@ func TestPublishProgress(t *testing.T) {
 	if want := "publishing big@1.0.0: 100% (3.0 MiB of 3.0 MiB)"; lines[len(lines)-1] != want {
 		t.Errorf("last line %q, want %q", lines[len(lines)-1], want)
 	}
-	if !strings.Contains(r.stdout, "published big@1.0.0: 3 files, 3.0 MiB, entry main.js\n") {
+	if !strings.Contains(r.stdout, "published big@1.0.0: 3 files, 3.0 MiB, entry main.js (+1 scoped stylesheet)\n") {
 		t.Errorf("stdout:\n%s", r.stdout)
 	}
 }

@@ -80,11 +80,23 @@ func runPublish(ctx context.Context, e *env, args []string) error {
 		_, err = e.stdout.Write(append(data, '\n'))
 		return err
 	}
+	// Count the folder's files; the scoped copies of stylesheets are the
+	// publish step's own (a folder may not hold *.scoped.css files).
 	var size int64
-	for _, f := range m.Files {
+	files, copies := 0, 0
+	for p, f := range m.Files {
+		if strings.HasSuffix(p, ".scoped.css") {
+			copies++
+			continue
+		}
+		files++
 		size += f.Size
 	}
-	fmt.Fprintf(e.stdout, "published %s@%s: %d %s, %s, entry %s\n", *app, *version, len(m.Files), plural(len(m.Files), "file"), formatSize(size), m.Entry)
+	fmt.Fprintf(e.stdout, "published %s@%s: %d %s, %s, entry %s", *app, *version, files, plural(files, "file"), formatSize(size), m.Entry)
+	if copies > 0 {
+		fmt.Fprintf(e.stdout, " (+%d scoped %s)", copies, plural(copies, "stylesheet"))
+	}
+	fmt.Fprintln(e.stdout)
 	fmt.Fprintf(e.stdout, "release it with: mfshell release %s %s\n", *app, *version)
 	return nil
 }
