@@ -42,11 +42,14 @@ type snapshot struct {
 	json     []byte
 	gzip     []byte
 	etag     string
+	pages    *pages
 }
 
-func newSnapshot(rec *manifests.Record, cdnURL string) (*snapshot, error) {
+// newSnapshot encodes a revision for browsers: its public manifest and
+// its shell pages.
+func (s *Server) newSnapshot(rec *manifests.Record) (*snapshot, error) {
 	m := rec.Manifest
-	pub := publicManifest{Schema: m.Schema, Revision: m.Revision, CDN: cdnURL, Apps: make(map[string]publicApp, len(m.Apps))}
+	pub := publicManifest{Schema: m.Schema, Revision: m.Revision, CDN: s.CDNURL, Apps: make(map[string]publicApp, len(m.Apps))}
 	for name, a := range m.Apps {
 		pub.Apps[name] = publicApp{
 			Version: a.Version, Route: a.Route, Entry: a.Entry, Styles: a.Styles, Format: a.Format,
@@ -61,7 +64,12 @@ func newSnapshot(rec *manifests.Record, cdnURL string) (*snapshot, error) {
 	zw, _ := gzip.NewWriterLevel(&gz, gzip.BestCompression) // the level is valid
 	zw.Write(data)
 	zw.Close()
+	pages, err := s.renderPages(m, data)
+	if err != nil {
+		return nil, err
+	}
 	return &snapshot{
+		pages:    pages,
 		revision: m.Revision,
 		record:   rec,
 		json:     data,
@@ -87,7 +95,7 @@ func (s *Server) serveRecord(rec *manifests.Record) error {
 	if cur := s.snap.Load(); cur != nil && cur.revision >= rec.Revision {
 		return nil
 	}
-	snap, err := newSnapshot(rec, s.CDNURL)
+	snap, err := s.newSnapshot(rec)
 	if err != nil {
 		return err
 	}

@@ -28,6 +28,7 @@ import (
 
 	"github.com/mfshell/mfshell/cdn"
 	"github.com/mfshell/mfshell/manifests"
+	shelljs "github.com/mfshell/mfshell/shell-js"
 )
 
 // MaxBodyBytes bounds API request bodies.
@@ -61,6 +62,7 @@ type Server struct {
 
 	metrics *metrics
 	feed    *feed
+	runtime *shelljs.Runtime
 	ln      net.Listener
 	http    *http.Server
 	router  *mux.Router
@@ -98,10 +100,9 @@ func NewServer(m manifests.Store, c cdn.Store, t TokenSource) *Server {
 // Open loads the latest manifest, then listens on Addr (so that a busy port
 // is an error here) and serves in the background until Close.
 func (s *Server) Open(ctx context.Context) error {
-	if err := s.refresh(ctx); err != nil {
-		return fmt.Errorf("load manifest: %w", err)
+	if err := s.Load(ctx); err != nil {
+		return err
 	}
-	s.router = s.routes()
 	ln, err := net.Listen("tcp", s.Addr)
 	if err != nil {
 		return err
@@ -129,6 +130,11 @@ func (s *Server) Handler() http.Handler { return s.router }
 
 // Load reads the latest manifest and builds the routes without listening.
 func (s *Server) Load(ctx context.Context) error {
+	rt, err := shelljs.Build()
+	if err != nil {
+		return err
+	}
+	s.runtime = rt
 	if err := s.refresh(ctx); err != nil {
 		return fmt.Errorf("load manifest: %w", err)
 	}
@@ -189,6 +195,15 @@ func (s *Server) routes() *mux.Router {
 	handle("/healthz", "healthz", s.handleHealthz, "GET", "HEAD")
 	handle("/readyz", "readyz", s.handleReadyz, "GET", "HEAD")
 	r.Handle("/metrics", s.metrics.handler()).Methods("GET")
+
+	handle("/_mfshell/"+s.runtime.Script.Name, "runtime", s.handleRuntime, "GET", "HEAD")
+	handle("/_mfshell/"+s.runtime.SourceMap.Name, "runtime", s.handleRuntime, "GET", "HEAD")
+	r.PathPrefix("/_mfshell/").Handler(s.instrument("_mfshell", http.NotFoundHandler()))
+	r.PathPrefix("/api/").Handler(s.instrument("api", s.handle(func(w http.ResponseWriter, r *http.Request) error {
+		return errorf(http.StatusNotFound, "no such API endpoint: "+r.Method+" "+r.URL.Path)
+	})))
+	// Every other path is a page of the shell.
+	r.PathPrefix("/").Handler(s.instrument("page", http.HandlerFunc(s.handlePage))).Methods("GET", "HEAD")
 	return r
 }
 

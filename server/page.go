@@ -1,0 +1,271 @@
+package server
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"html"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/tdewolff/minify/v2"
+	mincss "github.com/tdewolff/minify/v2/css"
+	minhtml "github.com/tdewolff/minify/v2/html"
+	minjson "github.com/tdewolff/minify/v2/json"
+
+	"github.com/mfshell/mfshell/internal/negotiate"
+	"github.com/mfshell/mfshell/manifests"
+)
+
+// The shell page is rendered and minified once per revision and per route,
+// with a placeholder where the per-request nonce goes; a request only
+// writes the parts and a fresh nonce.
+const noncePlaceholder = "MFSHELLNONCEPLACEHOLDER"
+
+// page is one rendered shell page, split around its nonce placeholders.
+type page struct {
+	parts [][]byte
+	size  int
+}
+
+// pages are the shell pages of one revision.
+type pages struct {
+	byApp    map[string]*page // the page whose route belongs to each routed app
+	notFound *page
+	routes   []route // longest first
+}
+
+type route struct {
+	prefix string
+	app    string
+}
+
+// match returns the app that owns path: the longest route that equals path
+// or is a prefix of it followed by "/". The route "/" owns only "/", so a
+// home page never swallows every mistyped path.
+func (p *pages) match(path string) (string, bool) {
+	for _, r := range p.routes {
+		if path == r.prefix || r.prefix != "/" && strings.HasPrefix(path, r.prefix) && path[len(r.prefix)] == '/' {
+			return r.app, true
+		}
+	}
+	return "", false
+}
+
+// pageData is what the page template needs.
+type pageData struct {
+	title     string
+	manifest  []byte // the public manifest JSON, with <, > and & escaped
+	importMap []byte
+	preload   string // URL of the routed module's entry, or ""
+	preloadSR string
+	script    string // the runtime's URL
+	scriptSRI string
+	nav       []route
+}
+
+// renderPages renders the shell pages of a revision.
+func (s *Server) renderPages(m *manifests.Manifest, publicJSON []byte) (*pages, error) {
+	ps := &pages{byApp: map[string]*page{}}
+	var nav []route
+	im := map[string]map[string]string{"integrity": {}}
+	for _, name := range m.Names() {
+		a := m.Apps[name]
+		if a.Route != "" {
+			ps.routes = append(ps.routes, route{prefix: a.Route, app: name})
+			nav = append(nav, route{prefix: a.Route, app: name})
+		}
+		if a.Format == manifests.FormatModule {
+			for file, sri := range a.Integrity {
+				if strings.HasSuffix(file, ".js") || strings.HasSuffix(file, ".mjs") {
+					im["integrity"][s.bundleURL(name, a.Version, file)] = sri
+				}
+			}
+		}
+	}
+	slices.SortFunc(ps.routes, func(a, b route) int { return len(b.prefix) - len(a.prefix) })
+	slices.SortFunc(nav, func(a, b route) int { return strings.Compare(a.prefix, b.prefix) })
+	importMap, err := json.Marshal(im)
+	if err != nil {
+		return nil, err
+	}
+	base := pageData{
+		manifest:  publicJSON,
+		importMap: importMap,
+		script:    "/_mfshell/" + s.runtime.Script.Name,
+		scriptSRI: s.runtime.Integrity,
+		nav:       nav,
+	}
+	for _, r := range ps.routes {
+		d := base
+		a := m.Apps[r.app]
+		d.title = r.app
+		if a.Format == manifests.FormatModule && a.Entry != "" {
+			d.preload, d.preloadSR = s.bundleURL(r.app, a.Version, a.Entry), a.Integrity[a.Entry]
+		}
+		if ps.byApp[r.app], err = renderPage(d); err != nil {
+			return nil, err
+		}
+	}
+	d := base
+	d.title = "Not found"
+	if ps.notFound, err = renderPage(d); err != nil {
+		return nil, err
+	}
+	return ps, nil
+}
+
+// bundleURL is the URL of a file of a version, as browsers load it.
+func (s *Server) bundleURL(app, version, file string) string {
+	return s.CDNURL + app + "/" + version + "/" + file
+}
+
+// shellCSS styles the page around the apps: the navigation bar and the
+// stage. Apps style themselves.
+const shellCSS = `
+:root{color-scheme:light;--mfshell-accent:#3b5bdb}
+body{margin:0;font:16px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1d2330;background:#f6f7fb}
+#mfshell-nav{display:flex;gap:.25rem;align-items:center;padding:.5rem 1rem;background:#1d2330;flex-wrap:wrap}
+#mfshell-nav a{color:#dfe4f2;text-decoration:none;padding:.35rem .75rem;border-radius:.4rem;font-weight:500}
+#mfshell-nav a:hover,#mfshell-nav a:focus-visible{background:#323a4f;color:#fff}
+#mfshell-nav a[aria-current=page]{background:var(--mfshell-accent);color:#fff}
+#mfshell-stage{display:block;max-width:72rem;margin:0 auto;padding:1.5rem 1rem}
+`
+
+// renderPage writes and minifies one page.
+func renderPage(d pageData) (*page, error) {
+	var b bytes.Buffer
+	esc := html.EscapeString
+	b.WriteString(`<!doctype html><html lang="en"><head><meta charset="utf-8">`)
+	b.WriteString(`<meta name="viewport" content="width=device-width,initial-scale=1">`)
+	fmt.Fprintf(&b, `<title>%s · mfshell</title>`, esc(d.title))
+	fmt.Fprintf(&b, `<style>%s</style>`, shellCSS)
+	fmt.Fprintf(&b, `<script type="importmap" nonce="%s">%s</script>`, noncePlaceholder, d.importMap)
+	if d.preload != "" {
+		fmt.Fprintf(&b, `<link rel="modulepreload" href="%s" integrity="%s" crossorigin>`, esc(d.preload), esc(d.preloadSR))
+	}
+	fmt.Fprintf(&b, `<script type="application/json" id="mfshell-manifest">%s</script>`, d.manifest)
+	fmt.Fprintf(&b, `<script type="module" src="%s" integrity="%s" nonce="%s"></script>`, esc(d.script), esc(d.scriptSRI), noncePlaceholder)
+	b.WriteString(`</head><body><nav id="mfshell-nav" aria-label="Apps">`)
+	for _, r := range d.nav {
+		fmt.Fprintf(&b, `<a href="%s">%s</a>`, esc(r.prefix), esc(r.app))
+	}
+	b.WriteString(`</nav><main id="mfshell-stage"></main>`)
+	b.WriteString(`<noscript><p style="padding:1rem">This site needs JavaScript.</p></noscript></body></html>`)
+
+	m := minify.New()
+	m.Add("text/html", &minhtml.Minifier{KeepDocumentTags: true, KeepEndTags: true, KeepQuotes: true})
+	m.AddFunc("text/css", mincss.Minify)
+	m.AddFunc("application/json", minjson.Minify)
+	var out bytes.Buffer
+	if err := m.Minify("text/html", &out, &b); err != nil {
+		return nil, fmt.Errorf("minify shell page: %w", err)
+	}
+	p := &page{}
+	for _, part := range bytes.Split(out.Bytes(), []byte(noncePlaceholder)) {
+		p.parts = append(p.parts, part)
+		p.size += len(part)
+	}
+	return p, nil
+}
+
+// handlePage serves the shell page for any path that no other route takes:
+// the routed app's page, or the not-found page with status 404.
+func (s *Server) handlePage(w http.ResponseWriter, r *http.Request) {
+	snap := s.snap.Load()
+	p, status := snap.pages.notFound, http.StatusNotFound
+	if app, ok := snap.pages.match(r.URL.Path); ok {
+		p, status = snap.pages.byApp[app], http.StatusOK
+	}
+	nonce := newNonce()
+	h := w.Header()
+	h["Content-Type"] = []string{"text/html; charset=utf-8"}
+	// The nonce is per response: the page must never be served from a cache.
+	h["Cache-Control"] = []string{"no-store"}
+	h["Content-Security-Policy"] = []string{s.csp(nonce)}
+	h["X-Content-Type-Options"] = []string{"nosniff"}
+	h["Referrer-Policy"] = []string{"strict-origin-when-cross-origin"}
+	h["Content-Length"] = []string{strconv.Itoa(p.size + (len(p.parts)-1)*len(nonce))}
+	w.WriteHeader(status)
+	if r.Method == http.MethodHead {
+		return
+	}
+	for i, part := range p.parts {
+		if i > 0 {
+			w.Write([]byte(nonce))
+		}
+		w.Write(part)
+	}
+}
+
+// csp is the page's Content-Security-Policy: scripts only with the nonce
+// (and what they load, through 'strict-dynamic'); styles may be inline,
+// because apps and their frameworks insert style elements and attributes.
+func (s *Server) csp(nonce string) string {
+	cdn := ""
+	if o := originOf(s.CDNURL); o != "" {
+		cdn = " " + o
+	}
+	return "default-src 'self'" + cdn +
+		"; script-src 'nonce-" + nonce + "' 'strict-dynamic'" +
+		"; style-src 'self' 'unsafe-inline'" + cdn +
+		"; img-src 'self' data: blob:" + cdn +
+		"; font-src 'self' data:" + cdn +
+		"; connect-src 'self'" + cdn +
+		"; object-src 'none'; base-uri 'none'; frame-ancestors 'self'; form-action 'self'"
+}
+
+// originOf returns the origin of an absolute http(s) URL, or "".
+func originOf(u string) string {
+	for _, scheme := range []string{"https://", "http://"} {
+		if rest, ok := strings.CutPrefix(u, scheme); ok {
+			host, _, _ := strings.Cut(rest, "/")
+			return scheme + host
+		}
+	}
+	return ""
+}
+
+func newNonce() string {
+	var b [18]byte
+	rand.Read(b[:]) // never fails (crypto/rand documents it)
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// handleRuntime serves the runtime and its source map under their hashed
+// names, cached forever.
+func (s *Server) handleRuntime(w http.ResponseWriter, r *http.Request) {
+	file := strings.TrimPrefix(r.URL.Path, "/_mfshell/")
+	a, ctype := &s.runtime.Script, "text/javascript; charset=utf-8"
+	switch file {
+	case s.runtime.Script.Name:
+	case s.runtime.SourceMap.Name:
+		a, ctype = &s.runtime.SourceMap, "application/json"
+	default:
+		http.Error(w, "not found", http.StatusNotFound)
+		return
+	}
+	h := w.Header()
+	h["Content-Type"] = []string{ctype}
+	h["Cache-Control"] = []string{"public, max-age=31536000, immutable"}
+	h["Etag"] = []string{a.ETag}
+	h["Vary"] = []string{"Accept-Encoding"}
+	h["X-Content-Type-Options"] = []string{"nosniff"}
+	if negotiate.NoneMatch(r.Header.Get("If-None-Match"), a.ETag) {
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	body := a.Content
+	if negotiate.AcceptsGzip(r.Header.Get("Accept-Encoding")) {
+		body = a.Gzip
+		h["Content-Encoding"] = []string{"gzip"}
+	}
+	h["Content-Length"] = []string{strconv.Itoa(len(body))}
+	if r.Method != http.MethodHead {
+		w.Write(body)
+	}
+}

@@ -1,0 +1,155 @@
+// Package shelljs builds the browser runtime from its TypeScript sources,
+// which are embedded in the binary, with esbuild's Go API: one minified ES
+// module whose file name carries a hash of its content, and a source map
+// beside it.
+//
+//	rt, err := shelljs.Build()
+//	// serve rt.Script.Content at "/_mfshell/" + rt.Script.Name
+package shelljs
+
+import (
+	"bytes"
+	"compress/gzip"
+	"crypto/sha256"
+	"crypto/sha512"
+	"embed"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path"
+	"strings"
+
+	"github.com/evanw/esbuild/pkg/api"
+)
+
+//go:embed src
+var sources embed.FS
+
+// Entry is the runtime's entry module inside the embedded sources.
+const Entry = "src/index.ts"
+
+// Asset is one built file.
+type Asset struct {
+	Name    string // file name, such as "shell.3FZ6QK2B.js"
+	Content []byte
+	Gzip    []byte // Content compressed once, at gzip -9
+	ETag    string // strong ETag from a hash of Content
+}
+
+// Runtime is the built runtime.
+type Runtime struct {
+	Script    Asset // the ES module
+	SourceMap Asset // its source map, named Script.Name + ".map"
+	Integrity string
+}
+
+// Build bundles and minifies the embedded runtime. It fails only if the
+// sources do not compile, which the tests rule out.
+func Build() (*Runtime, error) {
+	return build(sources, Entry, "shell")
+}
+
+// build bundles entry from fsys into one file named prefix.HASH.js.
+func build(fsys fs.FS, entry, prefix string) (*Runtime, error) {
+	res := api.Build(api.BuildOptions{
+		EntryPoints:       []string{entry},
+		Bundle:            true,
+		Write:             false,
+		Outdir:            "out",
+		EntryNames:        prefix + ".[hash]",
+		Format:            api.FormatESModule,
+		Target:            api.ES2022,
+		MinifyWhitespace:  true,
+		MinifyIdentifiers: true,
+		MinifySyntax:      true,
+		Sourcemap:         api.SourceMapLinked,
+		SourceRoot:        "mfshell://shell-js/",
+		LegalComments:     api.LegalCommentsNone,
+		Charset:           api.CharsetUTF8,
+		LogLevel:          api.LogLevelSilent,
+		Plugins:           []api.Plugin{embedPlugin(fsys)},
+	})
+	if len(res.Errors) > 0 {
+		var msgs []string
+		for _, m := range res.Errors {
+			loc := ""
+			if m.Location != nil {
+				loc = fmt.Sprintf("%s:%d:%d: ", m.Location.File, m.Location.Line, m.Location.Column)
+			}
+			msgs = append(msgs, loc+m.Text)
+		}
+		return nil, fmt.Errorf("build runtime: %s", strings.Join(msgs, "; "))
+	}
+	rt := &Runtime{}
+	for _, f := range res.OutputFiles {
+		a := newAsset(path.Base(f.Path), f.Contents)
+		if strings.HasSuffix(a.Name, ".map") {
+			rt.SourceMap = a
+		} else {
+			rt.Script = a
+		}
+	}
+	if rt.Script.Name == "" || rt.SourceMap.Name == "" {
+		return nil, errors.New("build runtime: esbuild wrote no script or no source map")
+	}
+	sum := sha512Sum384(rt.Script.Content)
+	rt.Integrity = "sha384-" + base64.StdEncoding.EncodeToString(sum)
+	return rt, nil
+}
+
+func newAsset(name string, content []byte) Asset {
+	var gz bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&gz, gzip.BestCompression) // the level is valid
+	zw.Write(content)
+	zw.Close()
+	h := sha256.Sum256(content)
+	return Asset{
+		Name:    name,
+		Content: content,
+		Gzip:    gz.Bytes(),
+		ETag:    `"` + base64.RawURLEncoding.EncodeToString(h[:12]) + `"`,
+	}
+}
+
+// embedPlugin makes esbuild read sources from fsys: relative imports are
+// resolved against the importer, trying the .ts extension and index.ts.
+func embedPlugin(fsys fs.FS) api.Plugin {
+	return api.Plugin{
+		Name: "embed",
+		Setup: func(b api.PluginBuild) {
+			b.OnResolve(api.OnResolveOptions{Filter: ".*"}, func(args api.OnResolveArgs) (api.OnResolveResult, error) {
+				p := path.Clean(args.Path)
+				if args.Kind != api.ResolveEntryPoint {
+					if !strings.HasPrefix(args.Path, "./") && !strings.HasPrefix(args.Path, "../") {
+						return api.OnResolveResult{}, fmt.Errorf("import %q: the runtime has no dependencies; only relative imports are allowed", p)
+					}
+					p = path.Join(path.Dir(args.Importer), args.Path)
+				}
+				for _, c := range []string{p, p + ".ts", p + "/index.ts"} {
+					if st, err := fs.Stat(fsys, c); err == nil && !st.IsDir() {
+						return api.OnResolveResult{Path: c, Namespace: "embed"}, nil
+					}
+				}
+				return api.OnResolveResult{}, fmt.Errorf("import %q from %s: not found", args.Path, args.Importer)
+			})
+			b.OnLoad(api.OnLoadOptions{Filter: ".*", Namespace: "embed"}, func(args api.OnLoadArgs) (api.OnLoadResult, error) {
+				data, err := fs.ReadFile(fsys, args.Path)
+				if err != nil {
+					return api.OnLoadResult{}, err
+				}
+				s := string(data)
+				loader := api.LoaderTS
+				if strings.HasSuffix(args.Path, ".js") {
+					loader = api.LoaderJS
+				}
+				return api.OnLoadResult{Contents: &s, Loader: loader}, nil
+			})
+		},
+	}
+}
+
+func sha512Sum384(b []byte) []byte {
+	s := sha512.Sum384(b)
+	return s[:]
+}

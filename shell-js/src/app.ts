@@ -1,0 +1,252 @@
+// One app's life in the page, as an explicit state machine:
+//
+//   IDLE → LOADING → BOOTSTRAPPING → MOUNTING → MOUNTED → UNMOUNTING → IDLE
+//                 ↘ (any failure) → BROKEN (error view; Retry → IDLE → LOADING)
+//
+// An App is told which element it should be mounted in (set) and converges
+// to that, one step at a time; a mount that is no longer wanted when a step
+// ends is undone quietly. Whatever fails (404, integrity, timeout, a throw
+// at evaluation, in bootstrap or in mount) is unmounted, torn down, shown as
+// an error view inside the app's own element and reported with
+// mfshell:error; it is never thrown into the router.
+//
+// Versions: the manifest entry is read at each mount, so after a release the
+// next mount runs the new version. A mounted app is not yanked mid-use when
+// its version changes; it switches the next time it is mounted (the next
+// navigation to it from another app).
+
+import { fire } from "./bus";
+import { fill, renderRoot, type AppElement } from "./element";
+import { errorView } from "./errorview";
+import { fragment, type Loader } from "./loader";
+import { prefix } from "./manifest";
+import type { Lifecycles, Manifest, Mfshell, Props } from "./mfshell";
+import { cancel, later, rawAppend, Res, type Owner, type Tracker } from "./tracker";
+import { docSheets, type Styles } from "./styles";
+
+export const IDLE = "IDLE";
+export const LOADING = "LOADING";
+export const BOOTSTRAPPING = "BOOTSTRAPPING";
+export const MOUNTING = "MOUNTING";
+export const MOUNTED = "MOUNTED";
+export const UNMOUNTING = "UNMOUNTING";
+export const BROKEN = "BROKEN";
+
+/** Options are the shell's timeouts in milliseconds. */
+export interface Options {
+  /** loadTimeout bounds loading a bundle and its stylesheets. */
+  loadTimeout: number;
+  /** lifecycleTimeout bounds each of bootstrap, mount and unmount. */
+  lifecycleTimeout: number;
+}
+
+/** Host is what an App needs from the shell. */
+export interface Host {
+  readonly manifest: Manifest;
+  readonly apps: Map<string, App>;
+  readonly api: Mfshell;
+  readonly tracker: Tracker;
+  readonly loader: Loader;
+  readonly styles: Styles;
+  readonly opts: Options;
+}
+
+type Fn = (p: Props) => unknown;
+
+// Impl is a loaded version: its lifecycles, each a list run in order.
+interface Impl {
+  v: string;
+  b: Fn[];
+  m: Fn[];
+  u: Fn[];
+  /** a classic script that did not register: it runs again on every mount */
+  legacy?: boolean;
+  /** bootstrapped */
+  ok?: boolean;
+}
+
+const fns = (x: unknown) => [x ?? []].flat().filter((f): f is Fn => typeof f == "function");
+
+// impl reads single-spa lifecycles from a module namespace (or its default
+// export) or from what a script registered.
+function impl(x: any, v: string): Impl {
+  const l = x?.mount ? x : x?.default;
+  const m = fns(l?.mount);
+  if (!m.length) throw Error("no mount lifecycle");
+  return { v, b: fns(l.bootstrap), m, u: fns(l.unmount) };
+}
+
+function within<T>(p: Promise<T>, ms: number) {
+  return new Promise<T>((ok, ko) => {
+    const t = later(() => ko(Error(`timed out after ${ms} ms`)), ms);
+    p.then(ok, ko).finally(() => cancel(t));
+  });
+}
+
+/** App is one app of the manifest, mounted in at most one element at a time. */
+export class App implements Owner {
+  state = IDLE;
+  declare readonly res: Res;
+  declare readonly name: string;
+  declare private h: Host;
+  declare pfx?: string;
+  /** The element it is mounted (or broken) in, and the one it should be. */
+  el: AppElement | null = null;
+  want: AppElement | null = null;
+  /** The element the router puts in the stage for it. */
+  declare se?: AppElement;
+  /** What a classic script registered while it ran. */
+  declare reg?: Lifecycles;
+  declare private impl?: Impl;
+  private q: Promise<unknown> = Promise.resolve();
+  /** mount was called: unmount is owed */
+  private live = false;
+  declare private props?: Props;
+  declare private root?: HTMLElement;
+  declare private sr?: ShadowRoot;
+  /** the portal host in body (shadow isolation) */
+  declare private ph?: HTMLElement;
+  private sheets: CSSStyleSheet[] = [];
+  /** sheets adopted by the document while mounted */
+  private doc: CSSStyleSheet[] = [];
+
+  constructor(name: string, h: Host) {
+    this.name = name;
+    this.h = h;
+    this.res = new Res(() => h.apps.values());
+  }
+
+  /** set makes el the element the app should be mounted in (null: none) and resolves once it is (or failed). */
+  set(el: AppElement | null) {
+    this.want = el;
+    return (this.q = this.q.then(() => this.sync()).catch(reportError));
+  }
+
+  /** retry mounts a broken app again. */
+  retry = () => {
+    if (this.state == BROKEN) (this.el = null), this.set(this.want);
+  };
+
+  private async sync() {
+    for (;;) {
+      const s = this.state, w = this.want;
+      if ((s == MOUNTED || s == BROKEN) && this.el != w) await this.unmount();
+      else if (s == IDLE && w) await this.mount(w);
+      else return;
+    }
+  }
+
+  private life(f: Fn[]) {
+    return within(
+      (async () => {
+        for (const g of f) await this.h.tracker.as(this, () => g(this.props!));
+      })(),
+      this.h.opts.lifecycleTimeout,
+    );
+  }
+
+  private async mount(el: AppElement) {
+    const h = this.h, m = h.manifest, e = m.apps[this.name], v = e?.version, load = h.opts.loadTimeout;
+    const iso = e?.isolation, shadow = iso != "scoped" && iso != "none", root = (this.root = renderRoot(el, shadow));
+    const detail = { app: this.name, version: v };
+    const props = (this.props = { name: this.name, version: v, domElement: root, mfshell: h.api, hydrate: root.childNodes.length > 0 });
+    this.el = el;
+    this.state = LOADING;
+    this.sr = shadow ? (root.parentNode as ShadowRoot) : undefined;
+    try {
+      if (!e) throw Error("not in the manifest");
+      const pfx = (this.pfx = prefix(m, this.name, v)), res = this.res;
+      const sri = (f = "") => e.integrity[f] || (() => { throw Error("no integrity for " + f); })();
+      let x = this.impl?.v == v ? this.impl : undefined;
+      res.mark();
+      if (!x) (res.g = new Map()), (res.k = []);
+      else if (!x.legacy) res.restore();
+      if (!props.hydrate && e.template) fill(root, e.template);
+      // Every file's integrity is checked before anything is fetched.
+      const css = e.styles.map((f) => (e.isolation == "scoped" ? f.replace(/\.css$/, ".scoped.css") : f)).map((f) => [pfx + f, sri(f)]);
+      if (e.format != "html") sri(e.entry);
+      const [mod, sheets] = await within(
+        Promise.all([!x && e.format == "module" && h.loader.module(pfx, e), Promise.all(css.map(([u, i]) => h.styles.get(u, i)))]),
+        load,
+      );
+      if (this.want != el) throw 0;
+      this.sheets = sheets.map((s) => s.s);
+      this.doc = shadow ? sheets.flatMap((s) => (s.f ? [s.f] : [])) : this.sheets;
+      this.share();
+      docSheets(this.doc, []);
+      // An html app has no bundle: its HTML comes from the server, inlined
+      // in the page on a full load (hydrate), fetched on client navigation.
+      if (e.format == "html") (x ??= { v, b: [], m: [], u: [] }), props.hydrate || fill(root, await within(fragment(this.name), load));
+      else if (!x && mod) x = impl(mod, v);
+      else if (!x || x.legacy) {
+        // A classic script: its first run tells whether it registers; a
+        // legacy one runs again, from scratch, on every mount.
+        this.reg = undefined;
+        await within(h.loader.script(pfx + e.entry, sri(e.entry)), load);
+        x ??= this.reg ? impl(this.reg, v) : { v, b: [], m: [], u: [], legacy: true };
+      }
+      this.impl = x;
+      if (this.want != el) throw 0;
+      this.state = BOOTSTRAPPING;
+      if (!x.ok) await this.life(x.b), (x.ok = true);
+      this.state = MOUNTING;
+      this.live = true;
+      await this.life(x.m);
+      if (this.want != el) throw 0;
+      this.state = MOUNTED;
+      fire("mounted", detail);
+      performance.mark("mfshell:mounted:" + this.name);
+    } catch (error) {
+      await this.unmount();
+      if (this.want != el) return;
+      this.state = BROKEN;
+      this.el = el;
+      errorView(root, `${this.name} ${v ?? ""} failed: ${(error as Error)?.message ?? error}`, this.retry);
+      fire("error", { ...detail, error });
+    }
+  }
+
+  private async unmount() {
+    const s = this.state, x = this.impl, version = this.props?.version;
+    this.state = UNMOUNTING;
+    if (this.live) {
+      this.live = false;
+      try {
+        await this.life(x!.u);
+      } catch (error) {
+        fire("error", { app: this.name, version, error });
+      }
+    }
+    const cleaned = this.res.release(!x?.legacy);
+    docSheets([], this.doc);
+    this.doc = [];
+    this.ph?.remove();
+    this.ph = this.sr = undefined;
+    this.el = null;
+    this.root?.replaceChildren();
+    this.state = IDLE;
+    if (s == MOUNTED) fire("unmounted", { app: this.name, version, cleaned });
+  }
+
+  // share gives the app's sheets to its shadow root and portal root.
+  private share() {
+    for (const r of [this.sr, this.ph?.shadowRoot]) if (r) r.adoptedStyleSheets = this.sheets;
+  }
+
+  /** portal returns the root that takes the app's appends to body under shadow isolation. */
+  portal(peek?: unknown) {
+    if (!this.sr || peek) return this.ph?.shadowRoot ?? undefined;
+    if (!this.ph) {
+      const p = (this.ph = document.createElement("div"));
+      p.dataset.mfshellPortal = this.name;
+      p.attachShadow({ mode: "open" });
+      this.share();
+      rawAppend(document.body, p);
+    }
+    return this.ph.shadowRoot!;
+  }
+
+  find(selector: string) {
+    return this.sr?.querySelector(selector);
+  }
+}

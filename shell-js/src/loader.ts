@@ -1,0 +1,86 @@
+// Loading bundles, integrity always checked (BROWSER-NOTES §1-4):
+//   - module: the import map's `integrity` is the check. The page's inline
+//     map lists every JS file of every version live when it was rendered; a
+//     version that arrives later gets its own map appended before import().
+//   - script: a classic <script> with `integrity` and `crossorigin`.
+// Every element inserted gets the page's nonce (read from .nonce: the
+// attribute reads as "" once parsed).
+
+import type { AppEntry } from "./mfshell";
+import { listen, rawAppend, unlisten } from "./tracker";
+
+/** Loader imports modules and runs classic scripts. */
+export class Loader {
+  // Module URLs whose integrity an import map on the page already gives.
+  declare private seen?: Set<string>;
+
+  private insert(setup: (s: HTMLScriptElement) => void) {
+    const s = document.createElement("script");
+    s.nonce = document.querySelector<HTMLScriptElement>("script[nonce]")?.nonce ?? "";
+    setup(s);
+    rawAppend(document.head, s);
+    return s;
+  }
+
+  /** module imports e's entry under pfx, first adding an import map with the integrity of that version's JS files unless one already has it. */
+  module(pfx: string, e: AppEntry): Promise<unknown> {
+    const seen = (this.seen ??= scan()), add: Record<string, string> = {};
+    for (const [f, sri] of Object.entries(e.integrity)) {
+      const u = pfx + f;
+      if (/\.m?js$/.test(f) && !seen.has(u)) seen.add(u), (add[u] = sri);
+    }
+    if (Object.keys(add).length)
+      this.insert((s) => {
+        s.type = "importmap";
+        s.textContent = JSON.stringify({ integrity: add });
+      });
+    return import(pfx + e.entry);
+  }
+
+  /** script runs the classic script at url; it rejects if the script fails to load or throws at its top level. */
+  script(url: string, integrity: string) {
+    return new Promise<void>((ok, ko) => {
+      let thrown: unknown;
+      const caught = (e: Event) => {
+        const x = e as ErrorEvent;
+        if (x.filename == url) thrown = x.error ?? Error(x.message);
+      };
+      const done = (err?: unknown) => {
+        unlisten(window, "error", caught);
+        s.remove();
+        err ?? thrown ? ko(err ?? thrown) : ok();
+      };
+      listen(window, "error", caught);
+      const s = this.insert((s) => {
+        s.src = url;
+        s.integrity = integrity;
+        s.crossOrigin = "anonymous";
+        s.onload = () => done();
+        s.onerror = () => done(Error("could not load " + url));
+      });
+    });
+  }
+}
+
+/** get fetches url; it rejects on network failure, integrity mismatch or an HTTP error status. */
+export async function get(url: string, init?: RequestInit) {
+  const r = await fetch(url, init);
+  if (!r.ok) throw Error(`${url}: HTTP ${r.status}`);
+  return r;
+}
+
+/** fragment returns the server-rendered HTML of an html-format app for the current path. */
+export const fragment = async (name: string) =>
+  (await get(`/_mfshell/fragment/${name}?path=${encodeURIComponent(location.pathname)}`)).text();
+
+// scan collects the integrity keys of the import maps in the page.
+function scan() {
+  const seen = new Set<string>();
+  for (const m of document.querySelectorAll("script[type=importmap]"))
+    try {
+      for (const k in JSON.parse(m.textContent!).integrity) seen.add(new URL(k, location.href).href);
+    } catch {
+      // Not JSON: the browser rejected this map too, so it covers nothing.
+    }
+  return seen;
+}

@@ -1,0 +1,53 @@
+// Stylesheets: each file is fetched once, with its integrity, and built into
+// one constructed CSSStyleSheet that every root adopting it shares (as lit
+// does). Under shadow isolation the app's sheets are adopted by its shadow
+// root; @font-face and @property are ignored inside shadow roots
+// (BROWSER-NOTES §6), so those rules are also lifted into a second sheet that
+// the document adopts while the app is mounted.
+//
+// The shell does not rewrite selectors: in a shadow root :root, html and body
+// match nothing, so a stylesheet meant for shadow isolation styles the app's
+// element with :host. (Scoped isolation gets X.scoped.css from the publish
+// step, where those selectors are already mapped to the element.)
+
+import { get } from "./loader";
+
+/** Sheet is one stylesheet file: its rules, and its lifted font rules if any. */
+export interface Sheet {
+  s: CSSStyleSheet;
+  f?: CSSStyleSheet;
+}
+
+/** Styles loads and caches stylesheets by URL. */
+export class Styles {
+  private c = new Map<string, Promise<Sheet>>();
+
+  /** get returns the sheet at url, fetched with integrity once; it rejects on HTTP error, integrity mismatch or network failure. */
+  get(url: string, integrity: string): Promise<Sheet> {
+    let p = this.c.get(url);
+    if (!p) {
+      this.c.set(url, (p = load(url, integrity)));
+      // Not caching a failure lets Retry fetch again; the caller gets the error from p.
+      p.catch(() => this.c.delete(url));
+    }
+    return p;
+  }
+}
+
+async function load(url: string, integrity: string): Promise<Sheet> {
+  const s = sheet(url, await (await get(url, { integrity, mode: "cors" })).text());
+  const lifted = [...s.cssRules].map((r) => r.cssText).filter((t) => /^@(font-face|property)/.test(t));
+  return { s, f: lifted.length ? sheet(url, lifted.join("")) : undefined };
+}
+
+// baseURL: relative url()s resolve against the stylesheet, not the page.
+function sheet(baseURL: string, text: string) {
+  const s = new CSSStyleSheet({ baseURL });
+  s.replaceSync(text);
+  return s;
+}
+
+/** docSheets removes rm from and adds add to the document's adopted stylesheets. */
+export function docSheets(add: CSSStyleSheet[], rm: CSSStyleSheet[]) {
+  document.adoptedStyleSheets = [...document.adoptedStyleSheets.filter((s) => !rm.includes(s)), ...add];
+}
