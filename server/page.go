@@ -142,6 +142,8 @@ func renderPage(d pageData) (*page, error) {
 	esc := html.EscapeString
 	b.WriteString(`<!doctype html><html lang="en"><head><meta charset="utf-8">`)
 	b.WriteString(`<meta name="viewport" content="width=device-width,initial-scale=1">`)
+	// No favicon request: it would fetch the not-found page on every load.
+	b.WriteString(`<link rel="icon" href="data:,">`)
 	fmt.Fprintf(&b, `<title>%s · mfshell</title>`, esc(d.title))
 	fmt.Fprintf(&b, `<style>%s</style>`, shellCSS)
 	fmt.Fprintf(&b, `<script type="importmap" nonce="%s">%s</script>`, noncePlaceholder, d.importMap)
