@@ -59,6 +59,38 @@ func (m *metrics) handler() http.Handler {
 	return promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{})
 }
 
+// routeMetrics are one route's metrics, with the counters of its common
+// outcomes fetched once instead of looked up by label on every request.
+type routeMetrics struct {
+	m      *metrics
+	route  string
+	hist   prometheus.Observer
+	get200 prometheus.Counter
+	get304 prometheus.Counter
+}
+
+func (m *metrics) route(route string) *routeMetrics {
+	return &routeMetrics{
+		m: m, route: route,
+		hist:   m.duration.WithLabelValues(route),
+		get200: m.requests.WithLabelValues(route, "GET", "200"),
+		get304: m.requests.WithLabelValues(route, "GET", "304"),
+	}
+}
+
+// observe counts one request and its duration.
+func (rm *routeMetrics) observe(method string, code int, d time.Duration) {
+	rm.hist.Observe(d.Seconds())
+	switch {
+	case method == "GET" && code == 200:
+		rm.get200.Inc()
+	case method == "GET" && code == 304:
+		rm.get304.Inc()
+	default:
+		rm.m.requests.WithLabelValues(rm.route, method, strconv.Itoa(code)).Inc()
+	}
+}
+
 // statusWriter records the status a handler wrote.
 type statusWriter struct {
 	http.ResponseWriter
@@ -85,7 +117,7 @@ func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 // instrument counts and times a route's requests, and logs them when the
 // access log is on. route is the label, fixed when the route is registered.
 func (s *Server) instrument(route string, h http.Handler) http.Handler {
-	hist := s.metrics.duration.WithLabelValues(route)
+	rm := s.metrics.route(route)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w}
@@ -94,13 +126,18 @@ func (s *Server) instrument(route string, h http.Handler) http.Handler {
 			sw.status = http.StatusOK
 		}
 		d := time.Since(start)
-		if route != "events" {
-			hist.Observe(d.Seconds())
+		if route == "events" { // a stream: its duration is the client's stay
+			s.metrics.requests.WithLabelValues(route, r.Method, strconv.Itoa(sw.status)).Inc()
+		} else {
+			rm.observe(r.Method, sw.status, d)
 		}
-		s.metrics.requests.WithLabelValues(route, r.Method, strconv.Itoa(sw.status)).Inc()
 		if s.AccessLog {
-			s.Logger.Info("access", "method", r.Method, "path", r.URL.Path, "status", sw.status,
-				"ms", float64(d.Microseconds())/1000, "remote", r.RemoteAddr)
+			s.logAccess(r, sw.status, d)
 		}
 	})
+}
+
+func (s *Server) logAccess(r *http.Request, status int, d time.Duration) {
+	s.Logger.Info("access", "method", r.Method, "path", r.URL.Path, "status", status,
+		"ms", float64(d.Microseconds())/1000, "remote", r.RemoteAddr)
 }

@@ -19,6 +19,7 @@ import (
 
 	"github.com/mfshell/mfshell/internal/negotiate"
 	"github.com/mfshell/mfshell/manifests"
+	shelljs "github.com/mfshell/mfshell/shell-js"
 )
 
 // The shell page is rendered and minified once per revision and per route,
@@ -238,36 +239,45 @@ func newNonce() string {
 	return base64.RawURLEncoding.EncodeToString(b[:])
 }
 
-// handleRuntime serves the runtime and its source map under their hashed
-// names, cached forever.
-func (s *Server) handleRuntime(w http.ResponseWriter, r *http.Request) {
-	file := strings.TrimPrefix(r.URL.Path, "/_mfshell/")
-	a, ctype := &s.runtime.Script, "text/javascript; charset=utf-8"
-	switch file {
-	case s.runtime.Script.Name:
-	case s.runtime.SourceMap.Name:
-		a, ctype = &s.runtime.SourceMap, "application/json"
-	default:
-		http.Error(w, "not found", http.StatusNotFound)
-		return
-	}
+// Header values of runtime responses; never modified.
+var (
+	hdrJS        = []string{"text/javascript; charset=utf-8"}
+	hdrImmutable = []string{"public, max-age=31536000, immutable"}
+	hdrNosniff   = []string{"nosniff"}
+)
+
+// serveRuntime serves the runtime under its hashed name, cached forever,
+// and returns the status it wrote.
+func (s *Server) serveRuntime(w http.ResponseWriter, r *http.Request) int {
+	return serveAsset(w, r, &s.runtime.Script, hdrJS)
+}
+
+// handleSourceMap serves the runtime's source map.
+func (s *Server) handleSourceMap(w http.ResponseWriter, r *http.Request) {
+	serveAsset(w, r, &s.runtime.SourceMap, hdrJSON)
+}
+
+// serveAsset serves an immutable built file from memory, gzipped when the
+// client accepts it.
+func serveAsset(w http.ResponseWriter, r *http.Request, a *shelljs.Asset, ctype []string) int {
 	h := w.Header()
-	h["Content-Type"] = []string{ctype}
-	h["Cache-Control"] = []string{"public, max-age=31536000, immutable"}
-	h["Etag"] = []string{a.ETag}
-	h["Vary"] = []string{"Accept-Encoding"}
-	h["X-Content-Type-Options"] = []string{"nosniff"}
-	if negotiate.NoneMatch(r.Header.Get("If-None-Match"), a.ETag) {
+	h["Content-Type"] = ctype
+	h["Cache-Control"] = hdrImmutable
+	h["Etag"] = a.ETagHeader
+	h["Vary"] = hdrVaryAE
+	h["X-Content-Type-Options"] = hdrNosniff
+	if inm := r.Header["If-None-Match"]; len(inm) > 0 && negotiate.NoneMatch(inm[0], a.ETag) {
 		w.WriteHeader(http.StatusNotModified)
-		return
+		return http.StatusNotModified
 	}
 	body := a.Content
 	if negotiate.AcceptsGzip(r.Header.Get("Accept-Encoding")) {
 		body = a.Gzip
-		h["Content-Encoding"] = []string{"gzip"}
+		h["Content-Encoding"] = hdrGzip
 	}
 	h["Content-Length"] = []string{strconv.Itoa(len(body))}
 	if r.Method != http.MethodHead {
 		w.Write(body)
 	}
+	return http.StatusOK
 }

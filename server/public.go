@@ -43,6 +43,9 @@ type snapshot struct {
 	gzip     []byte
 	etag     string
 	pages    *pages
+
+	// Header values of the manifest response, built once per revision.
+	etagHdr, lenHdr, gzipLenHdr []string
 }
 
 // newSnapshot encodes a revision for browsers: its public manifest and
@@ -69,12 +72,15 @@ func (s *Server) newSnapshot(rec *manifests.Record) (*snapshot, error) {
 		return nil, err
 	}
 	return &snapshot{
-		pages:    pages,
-		revision: m.Revision,
-		record:   rec,
-		json:     data,
-		gzip:     gz.Bytes(),
-		etag:     `"` + strconv.FormatInt(m.Revision, 10) + `"`,
+		pages:      pages,
+		revision:   m.Revision,
+		record:     rec,
+		json:       data,
+		gzip:       gz.Bytes(),
+		etag:       `"` + strconv.FormatInt(m.Revision, 10) + `"`,
+		etagHdr:    []string{`"` + strconv.FormatInt(m.Revision, 10) + `"`},
+		lenHdr:     []string{strconv.Itoa(len(data))},
+		gzipLenHdr: []string{strconv.Itoa(gz.Len())},
 	}, nil
 }
 
@@ -105,28 +111,38 @@ func (s *Server) serveRecord(rec *manifests.Record) error {
 	return nil
 }
 
-// handleManifest serves the public manifest from memory: ETag, no-cache
+// Header values shared by every manifest response; never modified.
+var (
+	hdrNoCache = []string{"no-cache"}
+	hdrJSON    = []string{"application/json"}
+	hdrVaryAE  = []string{"Accept-Encoding"}
+	hdrGzip    = []string{"gzip"}
+)
+
+// serveManifest serves the public manifest from memory: ETag, no-cache
 // (browsers revalidate every time, and get a 304 while nothing changed).
-func (s *Server) handleManifest(w http.ResponseWriter, r *http.Request) {
+// It returns the status it wrote.
+func (s *Server) serveManifest(w http.ResponseWriter, r *http.Request) int {
 	snap := s.snap.Load()
 	h := w.Header()
-	h["Cache-Control"] = []string{"no-cache"}
-	h["Content-Type"] = []string{"application/json"}
-	h["Vary"] = []string{"Accept-Encoding"}
-	h["Etag"] = []string{snap.etag}
-	if negotiate.NoneMatch(r.Header.Get("If-None-Match"), snap.etag) {
+	h["Cache-Control"] = hdrNoCache
+	h["Content-Type"] = hdrJSON
+	h["Vary"] = hdrVaryAE
+	h["Etag"] = snap.etagHdr
+	if inm := r.Header["If-None-Match"]; len(inm) > 0 && negotiate.NoneMatch(inm[0], snap.etag) {
 		w.WriteHeader(http.StatusNotModified)
-		return
+		return http.StatusNotModified
 	}
-	body := snap.json
+	body, length := snap.json, snap.lenHdr
 	if len(body) > 1024 && negotiate.AcceptsGzip(r.Header.Get("Accept-Encoding")) {
-		body = snap.gzip
-		h["Content-Encoding"] = []string{"gzip"}
+		body, length = snap.gzip, snap.gzipLenHdr
+		h["Content-Encoding"] = hdrGzip
 	}
-	h["Content-Length"] = []string{strconv.Itoa(len(body))}
+	h["Content-Length"] = length
 	if r.Method != http.MethodHead {
 		w.Write(body)
 	}
+	return http.StatusOK
 }
 
 // handleEvents streams the change feed as Server-Sent Events: the current

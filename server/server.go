@@ -61,11 +61,14 @@ type Server struct {
 	Now func() time.Time
 
 	metrics *metrics
-	feed    *feed
-	runtime *shelljs.Runtime
-	ln      net.Listener
-	http    *http.Server
-	router  *mux.Router
+	// The manifest and the runtime are served ahead of the router.
+	hotManifest, hotRuntime *routeMetrics
+	runtimePath             string
+	feed                    *feed
+	runtime                 *shelljs.Runtime
+	ln                      net.Listener
+	http                    *http.Server
+	router                  *mux.Router
 
 	// writeMu serializes this server's manifest writes. Compare-and-swap
 	// alone never loses a write, but concurrent writers in one process would
@@ -109,7 +112,7 @@ func (s *Server) Open(ctx context.Context) error {
 	}
 	s.ln = ln
 	s.http = &http.Server{
-		Handler:           s.router,
+		Handler:           s.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(s.Logger.Handler(), slog.LevelWarn),
@@ -126,7 +129,36 @@ func (s *Server) Open(ctx context.Context) error {
 
 // Handler returns the server's HTTP handler, for tests that drive it
 // without a listener. Open must not be called then; call Load instead.
-func (s *Server) Handler() http.Handler { return s.router }
+func (s *Server) Handler() http.Handler { return http.HandlerFunc(s.serveHTTP) }
+
+// serveHTTP answers the public manifest itself and gives every other
+// request to the router. The manifest is fetched by every page load and
+// every change-feed event; gorilla/mux's matching and its two request
+// copies cost more than serving it (BENCHMARKS.md).
+func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		s.router.ServeHTTP(w, r)
+		return
+	}
+	var serve func(http.ResponseWriter, *http.Request) int
+	var rm *routeMetrics
+	switch r.URL.Path {
+	case "/_mfshell/manifest.json":
+		serve, rm = s.serveManifest, s.hotManifest
+	case s.runtimePath:
+		serve, rm = s.serveRuntime, s.hotRuntime
+	default:
+		s.router.ServeHTTP(w, r)
+		return
+	}
+	start := time.Now()
+	code := serve(w, r)
+	d := time.Since(start)
+	rm.observe(r.Method, code, d)
+	if s.AccessLog {
+		s.logAccess(r, code, d)
+	}
+}
 
 // Load reads the latest manifest and builds the routes without listening.
 func (s *Server) Load(ctx context.Context) error {
@@ -135,6 +167,8 @@ func (s *Server) Load(ctx context.Context) error {
 		return err
 	}
 	s.runtime = rt
+	s.runtimePath = "/_mfshell/" + rt.Script.Name
+	s.hotManifest, s.hotRuntime = s.metrics.route("manifest.json"), s.metrics.route("runtime")
 	if err := s.refresh(ctx); err != nil {
 		return fmt.Errorf("load manifest: %w", err)
 	}
@@ -166,7 +200,6 @@ func (s *Server) routes() *mux.Router {
 	handle := func(path, name string, h http.HandlerFunc, methods ...string) {
 		r.Handle(path, s.instrument(name, h)).Methods(methods...)
 	}
-	handle("/_mfshell/manifest.json", "manifest.json", s.handleManifest, "GET", "HEAD")
 	handle("/_mfshell/events", "events", s.handleEvents, "GET")
 	if s.ServeCDN {
 		r.PathPrefix("/cdn/").Handler(s.instrument("cdn", http.StripPrefix("/cdn/", cdn.NewHandler(s.CDN, s.Logger))))
@@ -196,8 +229,7 @@ func (s *Server) routes() *mux.Router {
 	handle("/readyz", "readyz", s.handleReadyz, "GET", "HEAD")
 	r.Handle("/metrics", s.metrics.handler()).Methods("GET")
 
-	handle("/_mfshell/"+s.runtime.Script.Name, "runtime", s.handleRuntime, "GET", "HEAD")
-	handle("/_mfshell/"+s.runtime.SourceMap.Name, "runtime", s.handleRuntime, "GET", "HEAD")
+	handle("/_mfshell/"+s.runtime.SourceMap.Name, "runtime", s.handleSourceMap, "GET", "HEAD")
 	r.PathPrefix("/_mfshell/").Handler(s.instrument("_mfshell", http.NotFoundHandler()))
 	r.PathPrefix("/api/").Handler(s.instrument("api", s.handle(func(w http.ResponseWriter, r *http.Request) error {
 		return errorf(http.StatusNotFound, "no such API endpoint: "+r.Method+" "+r.URL.Path)

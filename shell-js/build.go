@@ -35,6 +35,8 @@ type Asset struct {
 	Content []byte
 	Gzip    []byte // Content compressed once, at gzip -9
 	ETag    string // strong ETag from a hash of Content
+	// ETagHeader is ETag as a header value, shared by every response.
+	ETagHeader []string
 }
 
 // Runtime is the built runtime.
@@ -104,11 +106,13 @@ func newAsset(name string, content []byte) Asset {
 	zw.Write(content)
 	zw.Close()
 	h := sha256.Sum256(content)
+	etag := `"` + base64.RawURLEncoding.EncodeToString(h[:12]) + `"`
 	return Asset{
-		Name:    name,
-		Content: content,
-		Gzip:    gz.Bytes(),
-		ETag:    `"` + base64.RawURLEncoding.EncodeToString(h[:12]) + `"`,
+		Name:       name,
+		Content:    content,
+		Gzip:       gz.Bytes(),
+		ETag:       etag,
+		ETagHeader: []string{etag},
 	}
 }
 
