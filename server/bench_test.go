@@ -1,79 +1,17 @@
 package server
 
 import (
-	"context"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/mfshell/mfshell/cdn"
-	"github.com/mfshell/mfshell/internal/tokens"
-	"github.com/mfshell/mfshell/manifests"
 )
 
 // benchApps is the number of apps in the manifest the benchmarks serve: a
 // shell of a good size, whose public manifest is a few KiB (so it is sent
 // gzipped to clients that accept it).
 const benchApps = 10
-
-// newBenchServer returns a loaded Server (no listener: drive s.Handler())
-// over a file manifest store and a local CDN folder in a temporary
-// directory, and that CDN store. Logs are discarded, as with
-// --access-log=false and a quiet logger.
-func newBenchServer(tb testing.TB) (*Server, *cdn.Dir) {
-	tb.Helper()
-	ctx := context.Background()
-	dir := tb.TempDir()
-	store := manifests.NewFileStore(filepath.Join(dir, "manifest.json"))
-	if err := store.Open(ctx); err != nil {
-		tb.Fatal(err)
-	}
-	bundles := cdn.NewDir(filepath.Join(dir, "cdn"))
-	if err := bundles.Init(ctx); err != nil {
-		tb.Fatal(err)
-	}
-	tokensPath := filepath.Join(dir, "tokens.json")
-	if err := os.WriteFile(tokensPath, []byte(`[{"name": "ops", "token": "`+adminToken+`", "apps": ["*"]}]`), 0o600); err != nil {
-		tb.Fatal(err)
-	}
-	logger := slog.New(slog.DiscardHandler)
-	tf := tokens.NewFile(tokensPath, logger)
-	if err := tf.Load(); err != nil {
-		tb.Fatal(err)
-	}
-	s := NewServer(store, bundles, tf)
-	s.Logger = logger
-	s.AccessLog = false
-	if err := s.Load(ctx); err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(s.feed.close)
-	return s, bundles
-}
-
-// benchPublish publishes a small bundle (a script and a stylesheet) of app
-// at version.
-func benchPublish(tb testing.TB, bundles *cdn.Dir, app, version string) {
-	tb.Helper()
-	dir := tb.TempDir()
-	files := map[string]string{
-		"main.js":  "export function mount(){} // " + app + "@" + version,
-		"main.css": ".x{color:red} /* " + version + " */",
-	}
-	for name, body := range files {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
-			tb.Fatal(err)
-		}
-	}
-	if _, err := cdn.Publish(context.Background(), bundles, dir, cdn.PublishOptions{App: app, Version: version}); err != nil {
-		tb.Fatal(err)
-	}
-}
 
 // benchRequest sends one request through h and fails unless it gets status.
 func benchRequest(tb testing.TB, h http.Handler, method, path, body string, status int, headers ...string) *httptest.ResponseRecorder {
@@ -98,11 +36,12 @@ func benchRequest(tb testing.TB, h http.Handler, method, path, body string, stat
 //
 //	go test ./server -run '^$' -bench BenchmarkPublicManifest -benchmem
 func BenchmarkPublicManifest(b *testing.B) {
-	s, bundles := newBenchServer(b)
+	ts := newTestServer(b)
+	s := ts.Server
 	h := s.Handler()
 	for i := range benchApps {
 		app := fmt.Sprintf("app%d", i)
-		benchPublish(b, bundles, app, "1.0.0")
+		ts.publish(b, app, "1.0.0")
 		benchRequest(b, h, "PUT", "/api/v1/apps/"+app, `{"version":"1.0.0"}`, http.StatusCreated, "Authorization", "Bearer "+adminToken)
 	}
 	etag := s.snap.Load().etag
@@ -152,16 +91,17 @@ func BenchmarkPublicManifest(b *testing.B) {
 //
 //	go test ./server -run '^$' -bench BenchmarkRelease -benchmem
 func BenchmarkRelease(b *testing.B) {
-	s, bundles := newBenchServer(b)
+	ts := newTestServer(b)
+	s := ts.Server
 	h := s.Handler()
 	auth := "Bearer " + adminToken
 	for i := range benchApps - 1 {
 		app := fmt.Sprintf("app%d", i)
-		benchPublish(b, bundles, app, "1.0.0")
+		ts.publish(b, app, "1.0.0")
 		benchRequest(b, h, "PUT", "/api/v1/apps/"+app, `{"version":"1.0.0"}`, http.StatusCreated, "Authorization", auth)
 	}
-	benchPublish(b, bundles, "catalog", "1.0.0")
-	benchPublish(b, bundles, "catalog", "1.1.0")
+	ts.publish(b, "catalog", "1.0.0")
+	ts.publish(b, "catalog", "1.1.0")
 	benchRequest(b, h, "PUT", "/api/v1/apps/catalog", `{"version":"1.0.0"}`, http.StatusCreated, "Authorization", auth)
 	bodies := [2]string{`{"version":"1.1.0"}`, `{"version":"1.0.0"}`}
 	start := s.snap.Load().revision

@@ -38,7 +38,7 @@ type testServer struct {
 	logs  *bytes.Buffer
 }
 
-func newTestServer(t *testing.T) *testServer {
+func newTestServer(t testing.TB) *testServer {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -86,7 +86,7 @@ func (w *syncWriter) Write(p []byte) (int, error) {
 }
 
 // publish publishes a small bundle of app at version.
-func (ts *testServer) publish(t *testing.T, app, version string) *cdn.AssetManifest {
+func (ts *testServer) publish(t testing.TB, app, version string) *cdn.AssetManifest {
 	t.Helper()
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "main.js"), []byte("export function mount(){} // "+app+"@"+version), 0o644)
