@@ -11,9 +11,11 @@ FUZZ_TARGETS := \
 	./internal/tokens:FuzzParse \
 	./cdn:FuzzOriginPath \
 	./cdn:FuzzPublishPath \
+	./cdn:FuzzScopeCSS \
 	./server:FuzzIfMatch
 
-.PHONY: all build run test fmt-check vet rules test-go fuzz bench clean
+.PHONY: all build run test fmt-check vet rules test-go fuzz bench clean \
+	node-deps chromium typecheck e2e screenshots
 
 all: build
 
@@ -23,7 +25,7 @@ build:
 run: build
 	./$(BIN) serve
 
-test: fmt-check vet rules test-go fuzz
+test: fmt-check vet rules test-go fuzz typecheck e2e
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); \
@@ -53,6 +55,33 @@ fuzz:
 
 bench:
 	bash bench/run.sh
+
+# The npm packages of package-lock.json, exactly: TypeScript, esbuild,
+# Playwright and what the e2e fixture apps are built from.
+node-deps:
+	npm ci --no-audit --no-fund
+
+# Debian's Chromium, which the e2e tests drive; Playwright never downloads
+# a browser. Installed only when missing.
+chromium:
+	@if [ ! -x /usr/bin/chromium ]; then \
+		sudo=; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+		echo "installing Debian's chromium"; \
+		$$sudo apt-get update && \
+		$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium; \
+	fi
+
+typecheck: node-deps
+	npx tsc -p shell-js --noEmit
+	npx tsc -p e2e --noEmit
+
+# The e2e suite: real mfshell servers (bin/mfshell) and real Chromium.
+e2e: chromium node-deps build
+	npx playwright test -c e2e/playwright.config.ts
+
+# Screenshots of the demo apps at 1280x800 into docs/screenshots/.
+screenshots: chromium node-deps build
+	npm run screenshots
 
 clean:
 	rm -rf bin

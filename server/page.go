@@ -249,6 +249,7 @@ var (
 // serveRuntime serves the runtime under its hashed name, cached forever,
 // and returns the status it wrote.
 func (s *Server) serveRuntime(w http.ResponseWriter, r *http.Request) int {
+	w.Header()["Sourcemap"] = s.sourceMapHdr
 	return serveAsset(w, r, &s.runtime.Script, hdrJS)
 }
 

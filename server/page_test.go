@@ -93,6 +93,9 @@ func TestRuntime(t *testing.T) {
 	if res := ts.do(t, "GET", src[1], "", "", "Accept-Encoding", "gzip"); res.header.Get("Content-Encoding") != "gzip" {
 		t.Fatal("runtime not gzipped")
 	}
+	if sm := res.header.Get("SourceMap"); sm != src[1]+".map" {
+		t.Fatalf("SourceMap header %q, want %q", sm, src[1]+".map")
+	}
 	if res := ts.do(t, "GET", src[1]+".map", "", ""); res.status != 200 {
 		t.Fatalf("source map: got %d", res.status)
 	}

@@ -64,6 +64,7 @@ type Server struct {
 	// The manifest and the runtime are served ahead of the router.
 	hotManifest, hotRuntime *routeMetrics
 	runtimePath             string
+	sourceMapHdr            []string
 	feed                    *feed
 	runtime                 *shelljs.Runtime
 	ln                      net.Listener
@@ -168,6 +169,7 @@ func (s *Server) Load(ctx context.Context) error {
 	}
 	s.runtime = rt
 	s.runtimePath = "/_mfshell/" + rt.Script.Name
+	s.sourceMapHdr = []string{"/_mfshell/" + rt.SourceMap.Name}
 	s.hotManifest, s.hotRuntime = s.metrics.route("manifest.json"), s.metrics.route("runtime")
 	if err := s.refresh(ctx); err != nil {
 		return fmt.Errorf("load manifest: %w", err)

@@ -65,12 +65,14 @@ func build(fsys fs.FS, entry, prefix string) (*Runtime, error) {
 		MinifyWhitespace:  true,
 		MinifyIdentifiers: true,
 		MinifySyntax:      true,
-		Sourcemap:         api.SourceMapLinked,
-		SourceRoot:        "mfshell://shell-js/",
-		LegalComments:     api.LegalCommentsNone,
-		Charset:           api.CharsetUTF8,
-		LogLevel:          api.LogLevelSilent,
-		Plugins:           []api.Plugin{embedPlugin(fsys)},
+		// External: no sourceMappingURL comment in the bytes every page
+		// loads; the server sends a SourceMap header instead.
+		Sourcemap:     api.SourceMapExternal,
+		SourceRoot:    "mfshell://shell-js/",
+		LegalComments: api.LegalCommentsNone,
+		Charset:       api.CharsetUTF8,
+		LogLevel:      api.LogLevelSilent,
+		Plugins:       []api.Plugin{embedPlugin(fsys)},
 	})
 	if len(res.Errors) > 0 {
 		var msgs []string

@@ -31,17 +31,17 @@ export function define(tag: string, base: CustomElementConstructor) {
 
 /**
  * renderRoot returns where the app renders inside el: under shadow
- * isolation a container div in el's open shadow root (a declarative shadow
- * root from the server is kept, its content moved into the container so it
- * can be hydrated), otherwise el itself.
+ * isolation a new container div in el's open shadow root, otherwise el
+ * itself. On the first mount, a declarative shadow root from the server is
+ * kept, its content moved into the container so it can be hydrated. The
+ * container is new on every mount because frameworks mark it (React:
+ * "already listening") and teardown removed what the mark stands for.
  */
 export function renderRoot(el: AppElement, shadow: boolean): HTMLElement {
   if (!shadow) return el;
-  const r = el.shadowRoot ?? el.attachShadow({ mode: "open" }), c = (el.c ??= document.createElement("div"));
-  if (c.parentNode != r) {
-    c.append(...r.childNodes);
-    r.append(c);
-  }
+  const r = el.shadowRoot ?? el.attachShadow({ mode: "open" }), c = document.createElement("div");
+  if (!el.c) c.append(...r.childNodes);
+  r.replaceChildren((el.c = c));
   return c;
 }
 

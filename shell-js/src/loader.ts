@@ -13,6 +13,9 @@ import { listen, rawAppend, unlisten } from "./tracker";
 export class Loader {
   // Module URLs whose integrity an import map on the page already gives.
   declare private seen?: Set<string>;
+  // Failed imports by entry URL: Chromium keeps a module whose fetch failed
+  // (a 404) in its module map, so a retry imports the entry under a new URL.
+  private fails: Record<string, number> = {};
 
   private insert(setup: (s: HTMLScriptElement) => void) {
     const s = document.createElement("script");
@@ -24,17 +27,22 @@ export class Loader {
 
   /** module imports e's entry under pfx, first adding an import map with the integrity of that version's JS files unless one already has it. */
   module(pfx: string, e: AppEntry): Promise<unknown> {
-    const seen = (this.seen ??= scan()), add: Record<string, string> = {};
+    const seen = (this.seen ??= scan()), add: Record<string, string> = {}, entry = pfx + e.entry, n = this.fails[entry];
+    const url = n ? entry + "?mfshell-retry=" + n : entry;
     for (const [f, sri] of Object.entries(e.integrity)) {
       const u = pfx + f;
       if (/\.m?js$/.test(f) && !seen.has(u)) seen.add(u), (add[u] = sri);
     }
+    if (n) add[url] = e.integrity[e.entry!];
     if (Object.keys(add).length)
       this.insert((s) => {
         s.type = "importmap";
         s.textContent = JSON.stringify({ integrity: add });
       });
-    return import(pfx + e.entry);
+    return import(url).catch((x) => {
+      this.fails[entry] = (n || 0) + 1;
+      throw x;
+    });
   }
 
   /** script runs the classic script at url; it rejects if the script fails to load or throws at its top level. */

@@ -40,10 +40,12 @@ async function load(url: string, integrity: string): Promise<Sheet> {
   return { s, f: lifted.length ? sheet(url, lifted.join("")) : undefined };
 }
 
-// baseURL: relative url()s resolve against the stylesheet, not the page.
-function sheet(baseURL: string, text: string) {
-  const s = new CSSStyleSheet({ baseURL });
-  s.replaceSync(text);
+// sheet builds a stylesheet whose relative url()s resolve against the file
+// at base, not the page: Chromium ignores CSSStyleSheet's baseURL option for
+// url(), so they are made absolute first.
+function sheet(base: string, text: string) {
+  const s = new CSSStyleSheet();
+  s.replaceSync(text.replace(/url\(\s*(["']?)([^"')]+)\1\s*\)/g, (_, q, u) => `url(${q}${new URL(u, base)}${q})`));
   return s;
 }
 

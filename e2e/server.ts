@@ -1,0 +1,162 @@
+// Server runs one real `mfshell serve` for the tests: its own data folder,
+// port 0, the URL read from its first line on stdout. It publishes bundles
+// with the real `mfshell publish` into that data folder's CDN and drives
+// releases through the ops API with the first-run admin token.
+
+import { execFile, spawn, type ChildProcess } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import readline from "node:readline";
+import { promisify } from "node:util";
+import { bundleDir } from "./fixtures/build";
+import { live, published, type Release } from "./fixtures/apps";
+
+const run = promisify(execFile);
+
+/** bin is the mfshell binary under test (make e2e builds it). */
+export const bin = process.env.MFSHELL_BIN ?? path.join(__dirname, "..", "bin", "mfshell");
+
+// The server must not pick up a developer's MFSHELL_* settings.
+const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("MFSHELL_")));
+
+/** APIResult is what the ops API answered. */
+export interface APIResult {
+  status: number;
+  body: any;
+}
+
+export class Server {
+  /** url is the server's base URL, without a trailing slash. */
+  declare url: string;
+  /** data is the server's data folder; its CDN is data/cdn. */
+  declare readonly data: string;
+  /** baseline is the revision every test starts from. */
+  baseline = 0;
+  declare private token: string;
+  private proc?: ChildProcess;
+  private log = "";
+
+  private constructor(data: string) {
+    this.data = data;
+  }
+
+  /**
+   * start runs a server on a new data folder (the demo apps are seeded on
+   * first run); with fixtures, it also publishes and releases the fixture
+   * apps, and takes the resulting revision as the baseline.
+   */
+  static async start(opts: { fixtures: boolean }): Promise<Server> {
+    const s = new Server(fs.mkdtempSync(path.join(os.tmpdir(), "mfshell-e2e-")));
+    try {
+      await s.serve();
+      s.token = fs.readFileSync(path.join(s.data, "admin.token"), "utf8").trim();
+      if (opts.fixtures) {
+        for (const r of [...live, ...published]) await s.publish(r.app, r.version, bundleDir(r.bundle));
+        for (const r of live) await s.put(r);
+      }
+      s.baseline = (await s.api("GET", "/api/v1/manifest")).body.revision;
+    } catch (err) {
+      await s.stop();
+      throw err;
+    }
+    return s;
+  }
+
+  private serve() {
+    const p = (this.proc = spawn(bin, ["serve", "--addr", "127.0.0.1:0", "--data", this.data, "--access-log=false"], {
+      env,
+      stdio: ["ignore", "pipe", "pipe"],
+    }));
+    p.stderr!.on("data", (d) => (this.log += d));
+    return new Promise<void>((ok, ko) => {
+      const exited = (code: number | null) => ko(new Error(`mfshell serve exited (${code}) before serving:\n${this.log}`));
+      p.once("exit", exited);
+      p.once("error", ko);
+      const lines = readline.createInterface({ input: p.stdout! });
+      lines.on("line", (line) => {
+        this.log += line + "\n";
+        const m = /^mfshell serving (http:\/\/\S+)/.exec(line);
+        if (!m) return;
+        this.url = m[1].replace(/\/$/, "");
+        p.off("exit", exited);
+        ok();
+      });
+    });
+  }
+
+  /** stop ends the server (SIGTERM, then waits for it) and removes its data folder. */
+  async stop() {
+    const p = this.proc;
+    if (p && p.exitCode == null && p.signalCode == null) {
+      const exited = new Promise((ok) => p.once("exit", ok));
+      p.kill("SIGTERM");
+      await exited;
+    }
+    fs.rmSync(this.data, { recursive: true, force: true });
+  }
+
+  /** publish runs `mfshell publish` of dir as app@version into this server's CDN. */
+  async publish(app: string, version: string, dir: string) {
+    await run(bin, ["publish", "--app", app, "--version", version, "--cdn", "file://" + path.join(this.data, "cdn"), dir], { env });
+  }
+
+  /**
+   * publishCopy publishes a copy of a fixture bundle as app@version, with a
+   * comment naming the version appended to its entry: every call gets
+   * bytes (and so an integrity) of its own, which the CDN origin's cache,
+   * keyed by integrity, has never seen.
+   */
+  async publishCopy(app: string, version: string, bundle: string, entry = "main.js") {
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "mfshell-e2e-bundle-"));
+    try {
+      fs.cpSync(bundleDir(bundle), tmp, { recursive: true });
+      fs.appendFileSync(path.join(tmp, entry), `\n// ${app}@${version}\n`);
+      await this.publish(app, version, tmp);
+    } finally {
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
+  }
+
+  /** cdnFile is the path of a published file in this server's CDN folder. */
+  cdnFile(app: string, version: string, file: string) {
+    return path.join(this.data, "cdn", app, version, file);
+  }
+
+  /** api calls the ops API as admin; it throws on a status of 400 or more. */
+  async api(method: string, p: string, body?: unknown): Promise<APIResult> {
+    const r = await fetch(this.url + p, {
+      method,
+      headers: {
+        Authorization: "Bearer " + this.token,
+        "Mfshell-Reason": "e2e",
+        ...(body === undefined ? {} : { "Content-Type": "application/json" }),
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await r.text();
+    if (r.status >= 400) throw new Error(`${method} ${p}: ${r.status} ${text}`);
+    return { status: r.status, body: text ? JSON.parse(text) : undefined };
+  }
+
+  /** put creates or replaces an app's entry. */
+  put(r: Release) {
+    const { app, version, route, format, isolation, template = "" } = r;
+    return this.api("PUT", "/api/v1/apps/" + app, { version, route, format, isolation, template });
+  }
+
+  /** release makes version the live version of app; it returns the new revision. */
+  async release(app: string, version: string): Promise<number> {
+    return (await this.api("PATCH", "/api/v1/apps/" + app, { version })).body.revision;
+  }
+
+  /** reset rolls the manifest back to the baseline revision. */
+  async reset() {
+    await this.api("POST", "/api/v1/rollback", { revision: this.baseline });
+  }
+
+  /** serverLog is what the server printed, for failure messages. */
+  serverLog() {
+    return this.log;
+  }
+}
