@@ -64,7 +64,7 @@ func (s *Server) handlePutApp(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 		if b != nil {
-			app.Entry = cmp(app.Entry, b.entry)
+			app.Entry = orDefault(app.Entry, b.entry)
 			if len(app.Styles) == 0 {
 				app.Styles = b.styles
 			}
@@ -409,11 +409,11 @@ func (s *Server) resolveCanary(ctx context.Context, app string, a manifests.App,
 	if err != nil || b == nil {
 		return err
 	}
-	c.Entry, c.Styles, c.Integrity = cmp(c.Entry, b.entry), b.styles, b.integrity
+	c.Entry, c.Styles, c.Integrity = orDefault(c.Entry, b.entry), b.styles, b.integrity
 	return nil
 }
 
-func cmp(a, b string) string {
+func orDefault(a, b string) string {
 	if a != "" {
 		return a
 	}
