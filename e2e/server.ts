@@ -1,7 +1,8 @@
 // Server runs one real `mfshell serve` for the tests: its own data folder,
 // port 0, the URL read from its first line on stdout. It publishes bundles
 // with the real `mfshell publish` into that data folder's CDN and drives
-// releases through the ops API with the first-run admin token.
+// releases through the ops API with the first-run admin token. A test can
+// halt it and resume it on the same address and data folder (a restart).
 
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
@@ -63,8 +64,10 @@ export class Server {
     return s;
   }
 
-  private serve() {
-    const p = (this.proc = spawn(bin, ["serve", "--addr", "127.0.0.1:0", "--data", this.data, "--access-log=false"], {
+  // serve runs `mfshell serve` on addr (port 0: any free port) and resolves
+  // once it prints the URL it serves.
+  private serve(addr = "127.0.0.1:0") {
+    const p = (this.proc = spawn(bin, ["serve", "--addr", addr, "--data", this.data, "--access-log=false"], {
       env,
       stdio: ["ignore", "pipe", "pipe"],
     }));
@@ -87,13 +90,36 @@ export class Server {
 
   /** stop ends the server (SIGTERM, then waits for it) and removes its data folder. */
   async stop() {
+    await this.halt();
+    fs.rmSync(this.data, { recursive: true, force: true });
+  }
+
+  /** halt ends the server process (SIGTERM, then waits for it) and keeps its data folder, for resume. */
+  async halt() {
     const p = this.proc;
-    if (p && p.exitCode == null && p.signalCode == null) {
+    if (p && this.running()) {
       const exited = new Promise((ok) => p.once("exit", ok));
       p.kill("SIGTERM");
       await exited;
     }
-    fs.rmSync(this.data, { recursive: true, force: true });
+  }
+
+  /** running reports whether the server process is up. */
+  running() {
+    const p = this.proc;
+    return !!p && p.exitCode == null && p.signalCode == null;
+  }
+
+  /**
+   * resume starts the server again after halt: a new `mfshell serve` on the
+   * same address and data folder, so that the same URL serves the same
+   * manifest and CDN. stop ends it like the first one.
+   */
+  async resume() {
+    if (this.running()) throw new Error("resume: the server is running");
+    const url = this.url;
+    await this.serve(new URL(url).host);
+    if (this.url != url) throw new Error(`resume: serving ${this.url}, not ${url}`);
   }
 
   /** publish runs `mfshell publish` of dir as app@version into this server's CDN. */
