@@ -43,14 +43,7 @@ func (s *Server) handleGetManifest(w http.ResponseWriter, r *http.Request) error
 // handlePutApp creates or replaces an app's entry. When the version is
 // published, its entry, styles and integrity come from its asset manifest.
 func (s *Server) handlePutApp(w http.ResponseWriter, r *http.Request) error {
-	name, err := appName(r)
-	if err != nil {
-		return err
-	}
-	if err := allow(r, name); err != nil {
-		return err
-	}
-	body, err := readBody(w, r)
+	name, body, err := appWrite(w, r)
 	if err != nil {
 		return err
 	}
@@ -96,14 +89,7 @@ func (s *Server) handlePutApp(w http.ResponseWriter, r *http.Request) error {
 // handlePatchApp changes some fields of an app: a release is
 // {"version": "1.5.0"}. A new version's files come from its asset manifest.
 func (s *Server) handlePatchApp(w http.ResponseWriter, r *http.Request) error {
-	name, err := appName(r)
-	if err != nil {
-		return err
-	}
-	if err := allow(r, name); err != nil {
-		return err
-	}
-	body, err := readBody(w, r)
+	name, body, err := appWrite(w, r)
 	if err != nil {
 		return err
 	}
@@ -166,11 +152,8 @@ func (s *Server) handlePatchApp(w http.ResponseWriter, r *http.Request) error {
 
 // handleDeleteApp removes an app.
 func (s *Server) handleDeleteApp(w http.ResponseWriter, r *http.Request) error {
-	name, err := appName(r)
+	name, err := writableApp(r)
 	if err != nil {
-		return err
-	}
-	if err := allow(r, name); err != nil {
 		return err
 	}
 	rec, changed, err := s.apply(r, func(m *manifests.Manifest) error {
@@ -427,6 +410,26 @@ func appName(r *http.Request) (string, error) {
 		return "", errorf(http.StatusBadRequest, fmt.Sprintf("bad app name %.60q: %v", name, err))
 	}
 	return name, nil
+}
+
+// writableApp returns the {name} of the path, checked, if the request's
+// token may change that app.
+func writableApp(r *http.Request) (string, error) {
+	name, err := appName(r)
+	if err != nil {
+		return "", err
+	}
+	return name, allow(r, name)
+}
+
+// appWrite checks the app of a write request and reads its body.
+func appWrite(w http.ResponseWriter, r *http.Request) (string, []byte, error) {
+	name, err := writableApp(r)
+	if err != nil {
+		return "", nil, err
+	}
+	body, err := readBody(w, r)
+	return name, body, err
 }
 
 // readBody reads a request body of at most MaxBodyBytes.
