@@ -307,6 +307,7 @@ func FuzzScopeCSS(f *testing.F) {
 		"@import 'x.css'; @charset \"utf-8\"; <!-- .a{} -->",
 		".x\\31/**/ .y{} :host(.x\\31) p{}",
 		".a{--x:{a:b}} @foo{.b{}} @bar{c:d}",
+		"@--doCument {0} @-moz-document url-prefix(){.a{}}",
 		".a{", "}", "/*", "'", "url(", ".a{x:\\75rl({)})}", "\\\n",
 	} {
 		f.Add([]byte(s))
@@ -452,7 +453,7 @@ func checkScopedOutput(tb testing.TB, out []byte, element string) {
 				continue
 			}
 			name := strings.ToLower(toks[i].data[1:])
-			if strings.HasPrefix(name, "-") {
+			if len(name) > 1 && name[0] == '-' && name[1] != '-' { // -webkit-x, not --x
 				if k := strings.Index(name[1:], "-"); k >= 0 {
 					name = name[k+2:]
 				}
