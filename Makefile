@@ -4,6 +4,9 @@
 GO        ?= go
 BIN       := bin/mfshell
 FUZZTIME  ?= 8s
+TOOLS_BIN := $(CURDIR)/.tools/bin
+VERSITYGW_VERSION := v1.8.0
+VERSITYGW := $(TOOLS_BIN)/versitygw
 # package:FuzzTarget pairs, each run for FUZZTIME by `make fuzz`.
 FUZZ_TARGETS := \
 	./manifests:FuzzDecode \
@@ -15,7 +18,7 @@ FUZZ_TARGETS := \
 	./server:FuzzIfMatch
 
 .PHONY: all build run test fmt-check vet rules test-go fuzz bench clean \
-	node-deps chromium typecheck e2e screenshots
+	node-deps chromium typecheck e2e screenshots s3-server
 
 all: build
 
@@ -42,8 +45,18 @@ rules:
 	@bad=$$(git ls-files | grep -E '(^|/)(util|utils|common|helpers)/' || true); \
 	if [ -n "$$bad" ]; then echo "no grab-bag packages:"; echo "$$bad"; exit 1; fi
 
-test-go:
-	$(GO) test -race -count=1 ./...
+# The S3-compatible server the S3 stores are tested against (internal/s3test
+# starts it per test binary). Installed once; again only when the pinned
+# version changes.
+s3-server:
+	@have=$$($(GO) version -m $(VERSITYGW) 2>/dev/null | awk '$$1=="mod"{print $$3}'); \
+	if [ "$$have" != "$(VERSITYGW_VERSION)" ]; then \
+		echo "installing versitygw $(VERSITYGW_VERSION) into $(TOOLS_BIN)"; \
+		GOBIN=$(TOOLS_BIN) $(GO) install github.com/versity/versitygw/cmd/versitygw@$(VERSITYGW_VERSION); \
+	fi
+
+test-go: s3-server
+	VERSITYGW=$(VERSITYGW) $(GO) test -race -count=1 ./...
 
 fuzz:
 	@for t in $(FUZZ_TARGETS); do \

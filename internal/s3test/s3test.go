@@ -1,0 +1,202 @@
+// Package s3test runs tests against a real S3-compatible server: versitygw
+// (posix backend) started once per test binary on a free port of
+// 127.0.0.1, or the server named by MFSHELL_S3_ENDPOINT when it is set.
+//
+// A package that uses it calls Main from its TestMain; each test then gets
+// a fresh bucket from Bucket. When no server can be started, Main fails:
+// tests that need S3 never silently skip.
+package s3test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/mfshell/mfshell/internal/s3x"
+)
+
+// Credentials of the test server.
+const (
+	accessKey = "mfshelltest"
+	secretKey = "mfshelltest-secret"
+)
+
+// endpoint is the server's URL once Main has started it.
+var endpoint string
+
+// Main starts the server (unless MFSHELL_S3_ENDPOINT names one), points the
+// SDK's standard chain at it through the environment, runs the tests and
+// stops the server. Use it as: func TestMain(m *testing.M) { os.Exit(s3test.Main(m)) }.
+func Main(m *testing.M) int {
+	stop, err := start()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "s3test:", err)
+		return 1
+	}
+	defer stop()
+	return m.Run()
+}
+
+// Endpoint returns the server's URL, for --s3-endpoint.
+func Endpoint() string { return endpoint }
+
+func start() (stop func(), err error) {
+	if e := os.Getenv("MFSHELL_S3_ENDPOINT"); e != "" {
+		endpoint = e // with-s3.sh or a server of one's own: credentials from the environment
+		return func() {}, nil
+	}
+	for k, v := range map[string]string{
+		"AWS_ACCESS_KEY_ID":           accessKey,
+		"AWS_SECRET_ACCESS_KEY":       secretKey,
+		"AWS_REGION":                  "us-east-1",
+		"AWS_CONFIG_FILE":             os.DevNull,
+		"AWS_SHARED_CREDENTIALS_FILE": os.DevNull,
+		"AWS_EC2_METADATA_DISABLED":   "true",
+	} {
+		os.Setenv(k, v)
+	}
+	bin, err := versitygw()
+	if err != nil {
+		return nil, err
+	}
+	// The port is found free, released, then given to the server: another
+	// process may take it in between, so a failed start is tried again.
+	for attempt := 1; ; attempt++ {
+		addr, stop, err := launch(bin)
+		if err == nil {
+			endpoint = "http://" + addr
+			return stop, nil
+		}
+		if attempt == 3 {
+			return nil, err
+		}
+	}
+}
+
+// launch starts the server on a free port with an empty data folder.
+func launch(bin string) (addr string, stop func(), err error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, err
+	}
+	addr = l.Addr().String()
+	l.Close()
+	dir, err := os.MkdirTemp("", "mfshell-s3-")
+	if err != nil {
+		return "", nil, err
+	}
+	data, logPath := filepath.Join(dir, "data"), filepath.Join(dir, "server.log")
+	log, err := os.Create(logPath)
+	if err == nil {
+		err = os.Mkdir(data, 0o755)
+	}
+	if err != nil {
+		os.RemoveAll(dir)
+		return "", nil, err
+	}
+	cmd := exec.Command(bin, "--port", addr, "--quiet", "posix", data)
+	cmd.Env = append(os.Environ(), "ROOT_ACCESS_KEY_ID="+accessKey, "ROOT_SECRET_ACCESS_KEY="+secretKey)
+	cmd.Stdout, cmd.Stderr = log, log
+	if err := cmd.Start(); err != nil {
+		log.Close()
+		os.RemoveAll(dir)
+		return "", nil, fmt.Errorf("start %s: %w", bin, err)
+	}
+	exited := make(chan struct{})
+	go func() { cmd.Wait(); close(exited) }()
+	stop = func() {
+		cmd.Process.Kill()
+		<-exited
+		log.Close()
+		os.RemoveAll(dir)
+	}
+	if !ready(addr, exited) {
+		out, _ := os.ReadFile(logPath)
+		stop()
+		return "", nil, fmt.Errorf("%s did not start on %s: %s", bin, addr, strings.TrimSpace(string(out)))
+	}
+	return addr, stop, nil
+}
+
+// ready waits until the server answers HTTP at addr (versitygw has no
+// health endpoint: any answer will do), for up to 10 s.
+func ready(addr string, exited <-chan struct{}) bool {
+	c := &http.Client{Timeout: time.Second}
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); {
+		select {
+		case <-exited:
+			return false
+		default:
+		}
+		if r, err := c.Get("http://" + addr + "/"); err == nil {
+			r.Body.Close()
+			return true
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return false
+}
+
+// versitygw finds the server's binary: $VERSITYGW, then .tools/bin/versitygw
+// at the module's root (where `make s3-server` installs it), then $PATH.
+func versitygw() (string, error) {
+	if p := os.Getenv("VERSITYGW"); p != "" {
+		return p, nil
+	}
+	if wd, err := os.Getwd(); err == nil {
+		for d := wd; ; d = filepath.Dir(d) {
+			if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
+				p := filepath.Join(d, ".tools", "bin", "versitygw")
+				if _, err := os.Stat(p); err == nil {
+					return p, nil
+				}
+				break
+			}
+			if filepath.Dir(d) == d {
+				break
+			}
+		}
+	}
+	if p, err := exec.LookPath("versitygw"); err == nil {
+		return p, nil
+	}
+	return "", errors.New("versitygw not found: run `make s3-server` (it installs versitygw v1.8.0 into .tools/bin), or set VERSITYGW or MFSHELL_S3_ENDPOINT")
+}
+
+var buckets atomic.Int64
+
+// Bucket creates an empty bucket for tb and returns a client for the server
+// and the bucket's name. The bucket is not removed: the server's data goes
+// with it when Main ends.
+func Bucket(tb testing.TB) (*s3.Client, string) {
+	tb.Helper()
+	if endpoint == "" {
+		tb.Fatal("s3test: no server; call s3test.Main from TestMain")
+	}
+	ctx := context.Background()
+	c, err := s3x.NewClient(ctx, endpoint)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var r [4]byte
+	rand.Read(r[:])
+	name := fmt.Sprintf("t%d-%s", buckets.Add(1), hex.EncodeToString(r[:]))
+	if _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(name)}); err != nil && s3x.Status(err) != http.StatusConflict {
+		tb.Fatalf("create bucket %s: %v", name, err)
+	}
+	return c, name
+}
