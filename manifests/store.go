@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -68,6 +69,9 @@ type Edit struct {
 }
 
 // MaxAttempts bounds how often Apply re-runs an edit that keeps losing races.
+// After each lost race Apply pauses for a random time, up to 1 ms at first
+// and doubling up to 50 ms, so that writers spread out instead of colliding
+// again.
 const MaxAttempts = 100
 
 // Apply applies e to the latest revision of s and commits the result as the
@@ -124,9 +128,39 @@ func Apply(ctx context.Context, s Store, e Edit) (rec *Record, changed bool, err
 		case attempt >= MaxAttempts:
 			return nil, false, fmt.Errorf("gave up after %d attempts: %w", attempt, err)
 		}
-		if err := ctx.Err(); err != nil {
+		if err := wait(ctx, backoff(attempt)); err != nil {
 			return nil, false, err
 		}
+	}
+}
+
+// Bounds of the pause between attempts of Apply.
+const (
+	minBackoff = time.Millisecond
+	maxBackoff = 50 * time.Millisecond
+)
+
+// backoff returns the pause after the attempt-th conflict: a random time
+// up to a limit that doubles from minBackoff to maxBackoff ("full
+// jitter"), so that writers that collided spread out and the first of
+// them tries again soon.
+func backoff(attempt int) time.Duration {
+	d := maxBackoff
+	if attempt < 8 {
+		d = min(minBackoff<<(attempt-1), maxBackoff)
+	}
+	return rand.N(d + 1)
+}
+
+// wait pauses for d, or returns ctx's error if ctx ends first.
+func wait(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }
 

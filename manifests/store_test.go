@@ -235,3 +235,48 @@ func TestFileStore(t *testing.T) {
 		return s
 	})
 }
+
+func TestBackoff(t *testing.T) {
+	for attempt := 1; attempt <= MaxAttempts; attempt++ {
+		limit := maxBackoff
+		if attempt < 8 {
+			limit = min(minBackoff<<(attempt-1), maxBackoff)
+		}
+		for range 100 {
+			if d := backoff(attempt); d < 0 || d > limit {
+				t.Fatalf("backoff(%d) = %v, want 0 to %v", attempt, d, limit)
+			}
+		}
+	}
+}
+
+// TestApplyStopsWhenContextEnds checks that Apply, losing every race,
+// returns the context's error instead of retrying on.
+func TestApplyStopsWhenContextEnds(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &conflictingStore{Store: NewFileStore(filepath.Join(t.TempDir(), "manifest.json")), cancel: cancel, after: 3}
+	if err := s.Store.(*FileStore).Open(ctx); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err := Apply(ctx, s, Edit{Actor: "ops", Change: putApp("catalog", "1.0.0")})
+	if !errors.Is(err, context.Canceled) || s.commits != 3 {
+		t.Fatalf("got %v after %d commits, want context.Canceled after 3", err, s.commits)
+	}
+}
+
+// conflictingStore is a Store whose commits always conflict; it cancels
+// the context at the after-th.
+type conflictingStore struct {
+	Store
+	cancel  func()
+	after   int
+	commits int
+}
+
+func (s *conflictingStore) Commit(ctx context.Context, rec *Record) error {
+	s.commits++
+	if s.commits == s.after {
+		s.cancel()
+	}
+	return ErrConflict
+}
