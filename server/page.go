@@ -64,7 +64,8 @@ type pageData struct {
 	importMap []byte
 	preload   string // URL of the routed module's entry, or ""
 	preloadSR string
-	script    string // the runtime's URL
+	styles    []string // URLs of the routed app's stylesheets, as the runtime fetches them
+	script    string   // the runtime's URL
 	scriptSRI string
 	nav       []route
 }
@@ -108,6 +109,12 @@ func (s *Server) renderPages(m *manifests.Manifest, publicJSON []byte) (*pages, 
 		if a.Format == manifests.FormatModule && a.Entry != "" {
 			d.preload, d.preloadSR = s.bundleURL(r.app, a.Version, a.Entry), a.Integrity[a.Entry]
 		}
+		for _, f := range a.Styles {
+			if a.Isolation == manifests.IsolationScoped {
+				f = strings.TrimSuffix(f, ".css") + ".scoped.css"
+			}
+			d.styles = append(d.styles, s.bundleURL(r.app, a.Version, f))
+		}
 		if ps.byApp[r.app], err = renderPage(d); err != nil {
 			return nil, err
 		}
@@ -150,6 +157,13 @@ func renderPage(d pageData) (*page, error) {
 	fmt.Fprintf(&b, `<script type="importmap" nonce="%s">%s</script>`, noncePlaceholder, d.importMap)
 	if d.preload != "" {
 		fmt.Fprintf(&b, `<link rel="modulepreload" href="%s" integrity="%s" crossorigin>`, esc(d.preload), esc(d.preloadSR))
+	}
+	// The runtime fetches stylesheets with fetch() and their integrity; a
+	// preload "as fetch" starts that request with the page's, and the
+	// runtime's fetch takes its response (and still checks the integrity,
+	// which Chromium ignores on such a preload, with a console warning).
+	for _, u := range d.styles {
+		fmt.Fprintf(&b, `<link rel="preload" as="fetch" href="%s" crossorigin>`, esc(u))
 	}
 	fmt.Fprintf(&b, `<script type="application/json" id="mfshell-manifest">%s</script>`, d.manifest)
 	fmt.Fprintf(&b, `<script type="module" src="%s" integrity="%s" nonce="%s"></script>`, esc(d.script), esc(d.scriptSRI), noncePlaceholder)

@@ -11,7 +11,7 @@ func TestShellPage(t *testing.T) {
 	ts := newTestServer(t)
 	am := ts.publish(t, "catalog", "1.0.0")
 	ts.publish(t, "home", "1.0.0")
-	ts.do(t, "PUT", "/api/v1/apps/catalog", adminToken, `{"version":"1.0.0"}`)
+	ts.do(t, "PUT", "/api/v1/apps/catalog", adminToken, `{"version":"1.0.0","isolation":"scoped"}`)
 	ts.do(t, "PUT", "/api/v1/apps/home", adminToken, `{"version":"1.0.0","route":"/"}`)
 
 	nonceRE := regexp.MustCompile(`'nonce-([A-Za-z0-9_-]+)'`)
@@ -19,13 +19,14 @@ func TestShellPage(t *testing.T) {
 		path    string
 		status  int
 		preload string
+		style   string // the stylesheet preloaded: the scoped copy under scoped isolation
 	}{
-		{"/catalog", 200, "/cdn/catalog/1.0.0/main.js"},
-		{"/catalog/items/12", 200, "/cdn/catalog/1.0.0/main.js"},
-		{"/", 200, "/cdn/home/1.0.0/main.js"},
-		{"/catalogue", 404, ""},
-		{"/nope", 404, ""},
-		{"/catalog/../etc", 200, "/cdn/catalog/1.0.0/main.js"}, // served as a page, never as a file
+		{"/catalog", 200, "/cdn/catalog/1.0.0/main.js", "/cdn/catalog/1.0.0/main.scoped.css"},
+		{"/catalog/items/12", 200, "/cdn/catalog/1.0.0/main.js", "/cdn/catalog/1.0.0/main.scoped.css"},
+		{"/", 200, "/cdn/home/1.0.0/main.js", "/cdn/home/1.0.0/main.css"},
+		{"/catalogue", 404, "", ""},
+		{"/nope", 404, "", ""},
+		{"/catalog/../etc", 200, "/cdn/catalog/1.0.0/main.js", "/cdn/catalog/1.0.0/main.scoped.css"}, // served as a page, never as a file
 	}
 	var nonces []string
 	for _, tt := range tests {
@@ -48,6 +49,10 @@ func TestShellPage(t *testing.T) {
 		}
 		if tt.preload != "" && !strings.Contains(body, `rel="modulepreload" href="`+tt.preload+`"`) || tt.preload == "" && strings.Contains(body, "modulepreload") {
 			t.Errorf("%s: preload of %q wrong in %s", tt.path, tt.preload, body)
+		}
+		styles := regexp.MustCompile(`<link rel="preload" as="fetch" href="([^"]+)" crossorigin>`).FindAllStringSubmatch(body, -1)
+		if tt.style != "" && (len(styles) != 1 || styles[0][1] != tt.style) || tt.style == "" && len(styles) != 0 {
+			t.Errorf("%s: stylesheet preloads %q, want %q", tt.path, styles, tt.style)
 		}
 		mm := regexp.MustCompile(`<script type="application/json" id="mfshell-manifest">(.*?)</script>`).FindStringSubmatch(body)
 		var pub publicManifest

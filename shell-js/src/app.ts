@@ -24,13 +24,16 @@ import type { Lifecycles, Manifest, Mfshell, Props } from "./mfshell";
 import { cancel, later, rawAppend, Res, type Owner, type Tracker } from "./tracker";
 import { docSheets, type Styles } from "./styles";
 
-export const IDLE = "IDLE";
-export const LOADING = "LOADING";
-export const BOOTSTRAPPING = "BOOTSTRAPPING";
-export const MOUNTING = "MOUNTING";
-export const MOUNTED = "MOUNTED";
-export const UNMOUNTING = "UNMOUNTING";
-export const BROKEN = "BROKEN";
+/** State is where an App is in its life; numbers, inlined by esbuild. */
+export const enum State {
+  IDLE,
+  LOADING,
+  BOOTSTRAPPING,
+  MOUNTING,
+  MOUNTED,
+  UNMOUNTING,
+  BROKEN,
+}
 
 /** Options are the shell's timeouts in milliseconds. */
 export interface Options {
@@ -85,7 +88,7 @@ function within<T>(p: Promise<T>, ms: number) {
 
 /** App is one app of the manifest, mounted in at most one element at a time. */
 export class App implements Owner {
-  state = IDLE;
+  state = State.IDLE;
   declare readonly res: Res;
   declare readonly name: string;
   declare private h: Host;
@@ -124,14 +127,14 @@ export class App implements Owner {
 
   /** retry mounts a broken app again. */
   retry = () => {
-    if (this.state == BROKEN) (this.el = null), this.set(this.want);
+    if (this.state == State.BROKEN) (this.el = null), this.set(this.want);
   };
 
   private async sync() {
     for (;;) {
       const s = this.state, w = this.want;
-      if ((s == MOUNTED || s == BROKEN) && this.el != w) await this.unmount();
-      else if (s == IDLE && w) await this.mount(w);
+      if ((s == State.MOUNTED || s == State.BROKEN) && this.el != w) await this.unmount();
+      else if (s == State.IDLE && w) await this.mount(w);
       else return;
     }
   }
@@ -151,7 +154,7 @@ export class App implements Owner {
     const detail = { app: this.name, version: v };
     const props = (this.props = { name: this.name, version: v, domElement: root, mfshell: h.api, hydrate: root.childNodes.length > 0 });
     this.el = el;
-    this.state = LOADING;
+    this.state = State.LOADING;
     this.sr = shadow ? (root.parentNode as ShadowRoot) : undefined;
     try {
       if (!e) throw Error("not in the manifest");
@@ -187,19 +190,22 @@ export class App implements Owner {
       }
       this.impl = x;
       if (this.want != el) throw 0;
-      this.state = BOOTSTRAPPING;
+      this.state = State.BOOTSTRAPPING;
       if (!x.ok) await this.life(x.b), (x.ok = true);
-      this.state = MOUNTING;
+      this.state = State.MOUNTING;
       this.live = true;
       await this.life(x.m);
       if (this.want != el) throw 0;
-      this.state = MOUNTED;
+      this.state = State.MOUNTED;
       fire("mounted", detail);
-      performance.mark("mfshell:mounted:" + this.name);
+      const mark = "mfshell:mounted:" + this.name;
+      // One mark per app, the latest: the timeline does not grow with switches.
+      performance.clearMarks(mark);
+      performance.mark(mark);
     } catch (error) {
       await this.unmount();
       if (this.want != el) return;
-      this.state = BROKEN;
+      this.state = State.BROKEN;
       this.el = el;
       errorView(root, `${this.name} ${v ?? ""} failed: ${(error as Error)?.message ?? error}`, this.retry);
       fire("error", { ...detail, error });
@@ -208,7 +214,7 @@ export class App implements Owner {
 
   private async unmount() {
     const s = this.state, x = this.impl, version = this.props?.version;
-    this.state = UNMOUNTING;
+    this.state = State.UNMOUNTING;
     if (this.live) {
       this.live = false;
       try {
@@ -224,8 +230,8 @@ export class App implements Owner {
     this.ph = this.sr = undefined;
     this.el = null;
     this.root?.replaceChildren();
-    this.state = IDLE;
-    if (s == MOUNTED) fire("unmounted", { app: this.name, version, cleaned });
+    this.state = State.IDLE;
+    if (s == State.MOUNTED) fire("unmounted", { app: this.name, version, cleaned });
   }
 
   // share gives the app's sheets to its shadow root and portal root.

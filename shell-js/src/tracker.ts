@@ -201,10 +201,14 @@ export class Tracker {
   /** owner returns the app that is calling, or undefined if none can be told. */
   owner(): Owner | undefined {
     if (this.cur) return this.cur;
-    const E = Error as any, limit = E.stackTraceLimit;
+    // Only the frames' URLs are read: in V8 (prepareStackTrace), that spares
+    // reparsing each script on the stack for line and column numbers.
+    const E = Error as any, limit = E.stackTraceLimit, prep = E.prepareStackTrace;
     E.stackTraceLimit = 8;
+    E.prepareStackTrace = (_: unknown, c: any[]) => c.map((f) => f.getFileName()).join(" ");
     const s = new Error().stack ?? "";
     E.stackTraceLimit = limit;
+    E.prepareStackTrace = prep;
     let o: Owner | undefined, at = 1e9;
     // The innermost frame that belongs to an app wins.
     for (const a of this.apps()) {
