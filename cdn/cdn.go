@@ -11,7 +11,8 @@
 // entry, the stylesheets, and the size and SRI integrity (sha384) of every
 // file. The asset manifest is what makes a version published: it is written
 // last, and a store treats a version without one as if none of its files
-// existed. [Dir] keeps objects on the local disk as ROOT/NAME/VER/PATH.
+// existed. [Dir] keeps objects on the local disk as ROOT/NAME/VER/PATH, and
+// [S3] in a bucket as PREFIX/NAME/VER/PATH.
 //
 // # Publishing and atomicity
 //
@@ -22,6 +23,20 @@
 // and the others get [ErrExist]; the files served are all the winner's. Dir
 // stages a version in ROOT/.staging/RANDOM/, fsyncs it, and renames the
 // folder to ROOT/NAME/VER with RENAME_NOREPLACE.
+//
+// S3 has no rename: an S3 store first claims the version by creating
+// NAME/VER/.claim.json (a copy of the asset manifest) only if that key is
+// free (If-None-Match: *), then writes every file and last the asset
+// manifest, each only if its key is free, with its Content-Type, an
+// immutable Cache-Control, a SHA-256 checksum the server verifies, and its
+// integrity in the object's metadata, and deletes the claim. The claim lets
+// exactly one publisher go on, with any publisher of the very same asset
+// manifest (a retry). A file's key taken by the same bytes counts as
+// written, so publishing the same files again completes a publish
+// interrupted before its asset manifest; taken by other bytes, it means
+// ErrExist. Files that an interrupted publish leaves behind are never
+// served: the origin handler serves only the files a published version's
+// asset manifest lists.
 //
 // # Serving
 //
@@ -118,8 +133,9 @@ type Store interface {
 	// CreateVersion stores files under app/version/ and then asset as the
 	// version's asset manifest, atomically: when it returns, the version is
 	// visible whole or not at all. It returns an error satisfying
-	// errors.Is(err, ErrExist), having changed nothing, if the version is
-	// already published or another publisher of it wins a race.
+	// errors.Is(err, ErrExist) if the version is already published or
+	// another publisher of it wins a race; the published version, if any,
+	// is then entirely the winner's.
 	CreateVersion(ctx context.Context, app, version string, files []Upload, asset []byte) error
 }
 

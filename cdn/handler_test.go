@@ -86,9 +86,17 @@ func jsBundle(n int) string {
 	return b.String()[:n]
 }
 
-// testBundle is a published version with one file of each kind the
-// handler treats differently.
+// testBundle is a published version in a Dir with one file of each kind
+// the handler treats differently.
 func testBundle(tb testing.TB) (*Dir, map[string]string) {
+	tb.Helper()
+	store := newStore(tb)
+	return store, publishTestBundle(tb, store)
+}
+
+// publishTestBundle publishes the files of testBundle to store as
+// catalog@1.0.0 and returns them.
+func publishTestBundle(tb testing.TB, store Store) map[string]string {
 	tb.Helper()
 	png := make([]byte, 3000)
 	for i := range png {
@@ -106,15 +114,20 @@ func testBundle(tb testing.TB) (*Dir, map[string]string) {
 		"Inter Var.woff2":  "font " + string(png[:100]),
 		"deep/er/path.svg": strings.Repeat(`<svg xmlns="http://www.w3.org/2000/svg"></svg>`, 40),
 	}
-	store := newStore(tb)
 	if _, err := Publish(context.Background(), store, writeTree(tb, files), PublishOptions{App: "catalog", Version: "1.0.0", Entry: "main.js"}); err != nil {
 		tb.Fatal(err)
 	}
-	return store, files
+	return files
 }
 
 func TestHandler(t *testing.T) {
-	store, files := testBundle(t)
+	forEachStore(t, func(t *testing.T, k storeKind) {
+		store := k.new(t)
+		testHandler(t, store, publishTestBundle(t, store))
+	})
+}
+
+func testHandler(t *testing.T, store Store, files map[string]string) {
 	srv := newTestServer(t, store)
 	base := srv.URL + "/cdn/catalog/1.0.0/"
 
@@ -260,7 +273,12 @@ func gunzip(tb testing.TB, data string) string {
 }
 
 func TestHandlerAssetManifest(t *testing.T) {
-	store, _ := testBundle(t)
+	forEachStore(t, testHandlerAssetManifest)
+}
+
+func testHandlerAssetManifest(t *testing.T, k storeKind) {
+	store := k.new(t)
+	publishTestBundle(t, store)
 	srv := newTestServer(t, store)
 	res, body := get(t, srv.URL+"/cdn/catalog/1.0.0/"+AssetManifestName, nil)
 	if res.StatusCode != 200 {
@@ -281,10 +299,15 @@ func TestHandlerAssetManifest(t *testing.T) {
 }
 
 func TestHandlerNotFound(t *testing.T) {
-	store, _ := testBundle(t)
+	forEachStore(t, testHandlerNotFound)
+}
+
+func testHandlerNotFound(t *testing.T, k storeKind) {
+	store := k.new(t)
+	publishTestBundle(t, store)
 	// Files of a version that has no asset manifest are not published.
-	writeTestFile(t, store.Root, "catalog/2.0.0/main.js", "half")
-	writeTestFile(t, store.Root, "catalog/1.0.0/planted.js", "not in the asset manifest")
+	k.plant(t, store, "catalog/2.0.0/main.js", "half")
+	k.plant(t, store, "catalog/1.0.0/planted.js", "not in the asset manifest")
 	srv := newTestServer(t, store)
 	for _, p := range []string{
 		"catalog/1.0.0/missing.js",
@@ -393,12 +416,17 @@ func TestHandlerCacheSize(t *testing.T) {
 }
 
 func TestHandlerCorruptStore(t *testing.T) {
-	store, _ := testBundle(t)
+	forEachStore(t, testHandlerCorruptStore)
+}
+
+func testHandlerCorruptStore(t *testing.T, k storeKind) {
+	store := k.new(t)
+	publishTestBundle(t, store)
 	var log bytes.Buffer
 	srv := httptest.NewServer(http.StripPrefix("/cdn/", NewHandler(store, slog.New(slog.NewTextHandler(&log, nil)))))
 	defer srv.Close()
-	// The file on disk no longer matches the asset manifest.
-	writeTestFile(t, store.Root, "catalog/1.0.0/main.css", "truncated")
+	// The stored file no longer matches the asset manifest.
+	k.plant(t, store, "catalog/1.0.0/main.css", "truncated")
 	res, body := get(t, srv.URL+"/cdn/catalog/1.0.0/main.css", nil)
 	if res.StatusCode != http.StatusInternalServerError || strings.Contains(body, "asset manifest") {
 		t.Errorf("GET: %d %q, want 500 with a generic message", res.StatusCode, body)

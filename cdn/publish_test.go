@@ -10,7 +10,6 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
-	"reflect"
 	"slices"
 	"strings"
 	"syscall"
@@ -55,98 +54,6 @@ func snapshot(tb testing.TB, root string) map[string]string {
 		tb.Fatal(err)
 	}
 	return files
-}
-
-func TestPublish(t *testing.T) {
-	ctx := context.Background()
-	store := newStore(t)
-	files := map[string]string{
-		"main.js":            "export function mount() {}\n",
-		"main.css":           "body { color: red }\n",
-		"a.css":              ".a {}\n",
-		"chunks/lazy.js":     "export default 1\n",
-		"chunks/deep/x.css":  ".x {}\n",
-		"assets/logo.png":    "\x89PNG\r\n\x1a\n",
-		".DS_Store":          "junk",
-		".git/HEAD":          "ref: refs/heads/main\n",
-		"assets/.hidden.txt": "skipped",
-	}
-	dir := writeTree(t, files)
-	var calls [][2]int64
-	m, err := Publish(ctx, store, dir, PublishOptions{
-		App:      "catalog",
-		Version:  "1.2.0",
-		Progress: func(done, total int64) { calls = append(calls, [2]int64{done, total}) },
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-
-	published := []string{"main.js", "main.css", "a.css", "chunks/lazy.js", "chunks/deep/x.css", "assets/logo.png"}
-	want := &AssetManifest{
-		App:     "catalog",
-		Version: "1.2.0",
-		Entry:   "main.js",
-		Styles:  []string{"a.css", "main.css"},
-		Files:   map[string]File{},
-	}
-	var total int64
-	for _, p := range published {
-		want.Files[p] = File{Size: int64(len(files[p])), Integrity: sri([]byte(files[p]))}
-		total += int64(len(files[p]))
-	}
-	// Every stylesheet gets its scoped copy beside it.
-	scoped := map[string]string{
-		"main.scoped.css":          "catalog-app{ color: red }\n",
-		"a.scoped.css":             "catalog-app .a{}\n",
-		"chunks/deep/x.scoped.css": "catalog-app .x{}\n",
-	}
-	for p, data := range scoped {
-		want.Files[p] = File{Size: int64(len(data)), Integrity: sri([]byte(data))}
-	}
-	if !reflect.DeepEqual(m, want) {
-		t.Errorf("Publish returned\n%+v\nwant\n%+v", m, want)
-	}
-	got, err := ReadAssetManifest(ctx, store, "catalog", "1.2.0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("ReadAssetManifest =\n%+v\nwant\n%+v", got, want)
-	}
-	for _, p := range published {
-		if data := readObject(t, store, "catalog/1.2.0/"+p); string(data) != files[p] {
-			t.Errorf("%s = %q, want %q", p, data, files[p])
-		}
-	}
-	// Hidden files are skipped: neither in the store nor in the manifest.
-	stored := snapshot(t, filepath.Join(store.Root, "catalog", "1.2.0"))
-	if len(stored) != len(published)+len(scoped)+1 {
-		t.Errorf("stored files %v, want the %d published ones, %d scoped copies and %s", slices.Sorted(maps.Keys(stored)), len(published), len(scoped), AssetManifestName)
-	}
-
-	if len(calls) == 0 {
-		t.Fatal("Progress never called")
-	}
-	for i, c := range calls {
-		if c[1] != total {
-			t.Errorf("call %d: total = %d, want %d", i, c[1], total)
-		}
-		if i > 0 && c[0] < calls[i-1][0] {
-			t.Errorf("call %d: done went back from %d to %d", i, calls[i-1][0], c[0])
-		}
-	}
-	if calls[0][0] != 0 || calls[len(calls)-1][0] != total {
-		t.Errorf("progress went from %d to %d, want 0 to %d", calls[0][0], calls[len(calls)-1][0], total)
-	}
-
-	versions, err := store.Versions(ctx, "catalog")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(versions) != 1 || versions[0].Version != "1.2.0" || versions[0].Time.IsZero() {
-		t.Errorf("Versions = %+v, want 1.2.0 with its time", versions)
-	}
 }
 
 func TestPublishEntry(t *testing.T) {
@@ -385,38 +292,6 @@ func TestPublishMissingFolder(t *testing.T) {
 	}
 }
 
-func TestPublishExisting(t *testing.T) {
-	ctx := context.Background()
-	store := newStore(t)
-	first := writeTree(t, map[string]string{"main.js": "first", "a.css": "a"})
-	if _, err := Publish(ctx, store, first, PublishOptions{App: "catalog", Version: "1.0.0"}); err != nil {
-		t.Fatal(err)
-	}
-	before := snapshot(t, store.Root)
-
-	second := writeTree(t, map[string]string{"main.js": "second", "b.css": "b"})
-	_, err := Publish(ctx, store, second, PublishOptions{App: "catalog", Version: "1.0.0"})
-	if !errors.Is(err, ErrExist) {
-		t.Fatalf("second Publish = %v, want ErrExist", err)
-	}
-	if want := "publish catalog@1.0.0: version already exists"; err.Error() != want {
-		t.Errorf("error = %q, want %q", err, want)
-	}
-	if after := snapshot(t, store.Root); !reflect.DeepEqual(after, before) {
-		t.Errorf("store changed by a refused publish:\nbefore %v\nafter  %v", before, after)
-	}
-
-	// The store refuses too, when asked directly (the race Publish's own
-	// check cannot see).
-	err = store.CreateVersion(ctx, "catalog", "1.0.0", []Upload{bytesUpload("main.js", "third")}, []byte("{}"))
-	if !errors.Is(err, ErrExist) {
-		t.Fatalf("CreateVersion = %v, want ErrExist", err)
-	}
-	if after := snapshot(t, store.Root); !reflect.DeepEqual(after, before) {
-		t.Errorf("store changed by a refused CreateVersion:\nbefore %v\nafter  %v", before, after)
-	}
-}
-
 // bytesUpload returns an upload of content at p.
 func bytesUpload(p, content string) Upload {
 	return Upload{Path: p, Size: int64(len(content)), Open: func() (io.ReadSeekCloser, error) {
@@ -427,47 +302,6 @@ func bytesUpload(p, content string) Upload {
 type nopCloser struct{ io.ReadSeeker }
 
 func (nopCloser) Close() error { return nil }
-
-// editingStore is a Dir whose CreateVersion first runs edit: a publisher's
-// folder changing between hashing and upload.
-type editingStore struct {
-	*Dir
-	edit func()
-}
-
-func (s editingStore) CreateVersion(ctx context.Context, app, version string, files []Upload, asset []byte) error {
-	s.edit()
-	return s.Dir.CreateVersion(ctx, app, version, files, asset)
-}
-
-func TestPublishFileChanged(t *testing.T) {
-	for name, content := range map[string]string{
-		"same size": "export const v = 2;",
-		"shorter":   "export",
-		"longer":    "export const v = 1; // and more",
-	} {
-		t.Run(name, func(t *testing.T) {
-			store := newStore(t)
-			dir := writeTree(t, map[string]string{"main.js": "export const v = 1;"})
-			s := editingStore{store, func() { writeTestFile(t, dir, "main.js", content) }}
-			_, err := Publish(context.Background(), s, dir, PublishOptions{App: "catalog", Version: "1.0.0"})
-			if name == "longer" {
-				// The first bytes, as hashed, are what is stored: consistent.
-				if err != nil {
-					t.Fatal(err)
-				}
-				if got := readObject(t, store, "catalog/1.0.0/main.js"); string(got) != "export const v = 1;" {
-					t.Errorf("main.js = %q, want the content that was hashed", got)
-				}
-				return
-			}
-			if err == nil || !strings.Contains(err.Error(), `file "main.js": changed while publishing`) {
-				t.Fatalf("Publish = %v, want a changed while publishing error", err)
-			}
-			assertUnpublished(t, store, "catalog", "1.0.0")
-		})
-	}
-}
 
 func TestPublishBodyRetry(t *testing.T) {
 	// A store may read an upload twice (a retry) or seek in it: progress

@@ -3,8 +3,10 @@
 // 127.0.0.1, or the server named by MFSHELL_S3_ENDPOINT when it is set.
 //
 // A package that uses it calls Main from its TestMain; each test then gets
-// a fresh bucket from Bucket. When no server can be started, Main fails:
-// tests that need S3 never silently skip.
+// a fresh bucket from Bucket. The server starts with the first Bucket, so a
+// run that needs none (a fuzz target, a benchmark) starts none. When no
+// server can be started, the test fails: tests that need S3 never
+// silently skip.
 package s3test
 
 import (
@@ -19,6 +21,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -35,26 +38,44 @@ const (
 	secretKey = "mfshelltest-secret"
 )
 
-// endpoint is the server's URL once Main has started it.
-var endpoint string
+// The server of this test binary, started by the first Bucket.
+var (
+	inMain   bool // Main is running the tests
+	once     sync.Once
+	endpoint string
+	stop     = func() {}
+	startErr error
+)
 
-// Main starts the server (unless MFSHELL_S3_ENDPOINT names one), points the
-// SDK's standard chain at it through the environment, runs the tests and
-// stops the server. Use it as: func TestMain(m *testing.M) { os.Exit(s3test.Main(m)) }.
+// Main runs the tests and then stops the server if one was started. Use
+// it as: func TestMain(m *testing.M) { os.Exit(s3test.Main(m)) }.
 func Main(m *testing.M) int {
-	stop, err := start()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "s3test:", err)
-		return 1
-	}
-	defer stop()
+	inMain = true
+	defer func() { stop() }()
 	return m.Run()
 }
 
-// Endpoint returns the server's URL, for --s3-endpoint.
-func Endpoint() string { return endpoint }
+// Endpoint starts the server if need be (unless MFSHELL_S3_ENDPOINT names
+// one, the SDK's standard chain is pointed at it through the environment)
+// and returns its URL, for --s3-endpoint.
+func Endpoint(tb testing.TB) string {
+	tb.Helper()
+	if !inMain {
+		tb.Fatal("s3test: call s3test.Main from TestMain")
+	}
+	once.Do(func() {
+		var s func()
+		if s, startErr = start(); startErr == nil {
+			stop = s
+		}
+	})
+	if startErr != nil {
+		tb.Fatal("s3test: ", startErr)
+	}
+	return endpoint
+}
 
-func start() (stop func(), err error) {
+func start() (func(), error) {
 	if e := os.Getenv("MFSHELL_S3_ENDPOINT"); e != "" {
 		endpoint = e // with-s3.sh or a server of one's own: credentials from the environment
 		return func() {}, nil
@@ -184,11 +205,8 @@ var buckets atomic.Int64
 // with it when Main ends.
 func Bucket(tb testing.TB) (*s3.Client, string) {
 	tb.Helper()
-	if endpoint == "" {
-		tb.Fatal("s3test: no server; call s3test.Main from TestMain")
-	}
 	ctx := context.Background()
-	c, err := s3x.NewClient(ctx, endpoint)
+	c, err := s3x.NewClient(ctx, Endpoint(tb))
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -7,11 +7,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
@@ -64,7 +67,12 @@ func checkBucket(b string) error {
 // (environment, shared files, instance roles). A non-empty endpoint (an
 // S3-compatible server) also turns on path-style addressing.
 func NewClient(ctx context.Context, endpoint string) (*s3.Client, error) {
-	cfg, err := config.LoadDefaultConfig(ctx)
+	// A host that does not answer fails in seconds, not the default 30 s
+	// per attempt: /readyz and writes report it while reads go on.
+	httpClient := awshttp.NewBuildableClient().WithDialerOptions(func(d *net.Dialer) {
+		d.Timeout = 5 * time.Second
+	})
+	cfg, err := config.LoadDefaultConfig(ctx, config.WithHTTPClient(httpClient))
 	if err != nil {
 		return nil, fmt.Errorf("s3 configuration: %w", err)
 	}
