@@ -201,21 +201,22 @@ export class Tracker {
   /** owner returns the app that is calling, or undefined if none can be told. */
   owner(): Owner | undefined {
     if (this.cur) return this.cur;
-    // Only the frames' URLs are read: in V8 (prepareStackTrace), that spares
-    // reparsing each script on the stack for line and column numbers.
+    // In V8, only the frames' URLs are read (prepareStackTrace): the usual
+    // stack text would have V8 reparse each script on the stack for line and
+    // column numbers (which it still does while DevTools are attached).
     const E = Error as any, limit = E.stackTraceLimit, prep = E.prepareStackTrace;
     E.stackTraceLimit = 8;
     E.prepareStackTrace = (_: unknown, c: any[]) => c.map((f) => f.getFileName()).join(" ");
-    const s = new Error().stack ?? "";
+    const s: string = Error().stack ?? "";
     E.stackTraceLimit = limit;
     E.prepareStackTrace = prep;
-    let o: Owner | undefined, at = 1e9;
+    let w: Owner | undefined, at = 1e9;
     // The innermost frame that belongs to an app wins.
     for (const a of this.apps()) {
       const i = a.pfx ? s.indexOf(a.pfx) : -1;
-      if (i >= 0 && i < at) (at = i), (o = a);
+      if (i >= 0 && i < at) (at = i), (w = a);
     }
-    return o ?? this.fallback(s);
+    return w ?? this.fallback(s);
   }
 
   /** as runs f with o as the current app (undefined: attribute by stack). */
@@ -257,7 +258,9 @@ export class Tracker {
     for (const o of targets()) {
       patch(o, "addEventListener", (add) => function (this: EventTarget, type: string, f: any, opt: any) {
         add.call(this, type, f, opt);
-        const a = f && t.owner(), c = capture(opt), s: AbortSignal | undefined = opt?.signal;
+        // A listener that cannot be called (React's probe of passive
+        // listener support) holds nothing: no stack to capture.
+        const a = (typeof f == "function" || f?.handleEvent) && t.owner(), c = capture(opt), s: AbortSignal | undefined = opt?.signal;
         if (a && !s?.aborted && !find(a.res.l, this, type, f, c)) {
           const l: Listener = [this, type, f, c];
           a.res.l.add(l);
