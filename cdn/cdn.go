@@ -97,6 +97,9 @@ var (
 	// ErrExist means a version is already published, or was published by
 	// someone else while this publish was under way.
 	ErrExist = errors.New("version already exists")
+	// ErrUnavailable means the store cannot be reached or failed (an S3
+	// outage); trying again later may work.
+	ErrUnavailable = errors.New("CDN store unavailable")
 )
 
 // AssetManifest describes one published version: NAME/VER/mfshell.json.

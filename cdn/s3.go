@@ -112,7 +112,7 @@ func (s *S3) Open(ctx context.Context, key string) (*Object, error) {
 	}
 	obj, err := s.open(ctx, key)
 	if err != nil {
-		return nil, fmt.Errorf("s3 store: open %s: %w", s.url(key), err)
+		return nil, s.fail("open "+s.url(key), err)
 	}
 	// The GET came first: a missing bucket has failed it (NoSuchBucket),
 	// so a 404 below can only mean a missing asset manifest.
@@ -120,7 +120,7 @@ func (s *S3) Open(ctx context.Context, key string) (*Object, error) {
 		s.remember(app+"/"+version, obj.ModTime)
 	} else if _, err := s.publishedAt(ctx, app, version); err != nil {
 		obj.Close()
-		return nil, fmt.Errorf("s3 store: open %s: %w", s.url(key), err)
+		return nil, s.fail("open "+s.url(key), err)
 	}
 	return obj, nil
 }
@@ -180,7 +180,7 @@ func (s *S3) Versions(ctx context.Context, app string) ([]Published, error) {
 	}
 	versions, err := s.versions(ctx, app)
 	if err != nil {
-		return nil, fmt.Errorf("s3 store: versions of %s: %w", app, err)
+		return nil, s.fail("versions of "+app, err)
 	}
 	return versions, nil
 }
@@ -253,7 +253,7 @@ func (s *S3) versions(ctx context.Context, app string) ([]Published, error) {
 // once the asset manifest is written.
 func (s *S3) CreateVersion(ctx context.Context, app, version string, files []Upload, asset []byte) error {
 	if err := s.createVersion(ctx, app, version, files, asset); err != nil {
-		return fmt.Errorf("s3 store: create %s/%s: %w", app, version, err)
+		return s.fail("create "+app+"/"+version, err)
 	}
 	return nil
 }
@@ -751,6 +751,15 @@ func (r *s3Reader) Close() error {
 	err := r.body.Close()
 	r.body = nil
 	return err
+}
+
+// fail describes a failed operation; a failure of S3 or of the way to it
+// also matches ErrUnavailable.
+func (s *S3) fail(op string, err error) error {
+	if s3x.IsUnavailable(err) {
+		return fmt.Errorf("s3 store: %s: %w: %w", op, ErrUnavailable, err)
+	}
+	return fmt.Errorf("s3 store: %s: %w", op, err)
 }
 
 // notFound reports whether err says there is no object at the key. A

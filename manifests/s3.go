@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -521,20 +520,10 @@ func (s *S3Store) uri(key string) string {
 // fail describes a failed request on key. Network errors, throttling and
 // server errors also match ErrUnavailable: nothing was done, try later.
 func (s *S3Store) fail(op, key string, err error) error {
-	if unavailable(err) {
+	if s3x.IsUnavailable(err) {
 		return fmt.Errorf("s3: %s %s: %w: %w", op, s.uri(key), ErrUnavailable, err)
 	}
 	return fmt.Errorf("s3: %s %s: %w", op, s.uri(key), err)
-}
-
-// unavailable reports whether err is a failure of S3 or of the way to it
-// rather than an answer about the request.
-func unavailable(err error) bool {
-	if errors.Is(err, context.Canceled) {
-		return false
-	}
-	status := s3x.Status(err)
-	return status == 0 || status >= 500 || status == http.StatusTooManyRequests
 }
 
 func isNoSuchBucket(err error) bool {

@@ -57,9 +57,10 @@ type Store interface {
 type Edit struct {
 	Actor  string
 	Reason string
-	// IfRevision, when above 0, makes the edit conditional: it applies only
-	// to that revision and fails with ErrConflict otherwise, without retry.
-	IfRevision int64
+	// IfRevision, when set, makes the edit conditional: it applies only to
+	// that revision (0: an empty store) and fails with ErrConflict
+	// otherwise, without retry.
+	IfRevision *int64
 	// Change modifies m, a private copy of the latest manifest. An error
 	// from Change aborts the edit and is returned as is; nothing is written.
 	// Change may run several times when other writers commit concurrently.
@@ -93,8 +94,8 @@ func Apply(ctx context.Context, s Store, e Edit) (rec *Record, changed bool, err
 		if err != nil {
 			return nil, false, err
 		}
-		if e.IfRevision > 0 && cur.Revision != e.IfRevision {
-			return nil, false, fmt.Errorf("store is at revision %d, not %d: %w", cur.Revision, e.IfRevision, ErrConflict)
+		if e.IfRevision != nil && cur.Revision != *e.IfRevision {
+			return nil, false, fmt.Errorf("store is at revision %d, not %d: %w", cur.Revision, *e.IfRevision, ErrConflict)
 		}
 		next := cur.Manifest.Clone()
 		if err := e.Change(next); err != nil {
@@ -123,7 +124,7 @@ func Apply(ctx context.Context, s Store, e Edit) (rec *Record, changed bool, err
 			return rec, true, nil
 		case !errors.Is(err, ErrConflict):
 			return nil, false, err
-		case e.IfRevision > 0:
+		case e.IfRevision != nil:
 			return nil, false, err
 		case attempt >= MaxAttempts:
 			return nil, false, fmt.Errorf("gave up after %d attempts: %w", attempt, err)

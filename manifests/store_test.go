@@ -65,7 +65,7 @@ func testStore(t *testing.T, open func(t *testing.T) Store) {
 		if err := s.Commit(ctx, skip); !errors.Is(err, ErrConflict) {
 			t.Fatalf("Commit skipping a revision: got %v, want ErrConflict", err)
 		}
-		_, _, err := Apply(ctx, s, Edit{Actor: "ops", IfRevision: 7, Change: putApp("catalog", "2.0.0")})
+		_, _, err := Apply(ctx, s, Edit{Actor: "ops", IfRevision: new(int64(7)), Change: putApp("catalog", "2.0.0")})
 		if !errors.Is(err, ErrConflict) {
 			t.Fatalf("Apply with stale IfRevision: got %v, want ErrConflict", err)
 		}

@@ -452,9 +452,9 @@ func decodeJSON(body []byte, v any) error {
 
 // parseIfMatch reads If-Match: "REVISION". It returns 0 when the header is
 // absent.
-func parseIfMatch(h string) (int64, error) {
+func parseIfMatch(h string) (*int64, error) {
 	if h == "" {
-		return 0, nil
+		return nil, nil
 	}
 	h = strings.TrimSpace(h)
 	unq, ok := strings.CutPrefix(h, `"`)
@@ -462,13 +462,13 @@ func parseIfMatch(h string) (int64, error) {
 		unq, ok = strings.CutSuffix(unq, `"`)
 	}
 	if !ok || unq == "" || len(unq) > 19 || strings.TrimLeft(unq, "0123456789") != "" {
-		return 0, errorf(http.StatusBadRequest, fmt.Sprintf(`If-Match must be a quoted revision such as "7", got %.40q`, h))
+		return nil, errorf(http.StatusBadRequest, fmt.Sprintf(`If-Match must be a quoted revision such as "7", got %.40q`, h))
 	}
 	n, err := strconv.ParseInt(unq, 10, 64)
-	if err != nil || n < 1 {
-		return 0, errorf(http.StatusBadRequest, fmt.Sprintf(`If-Match must be a quoted revision such as "7", got %.40q`, h))
+	if err != nil {
+		return nil, errorf(http.StatusBadRequest, fmt.Sprintf(`If-Match must be a quoted revision such as "7", got %.40q`, h))
 	}
-	return n, nil
+	return &n, nil
 }
 
 // queryInt reads an optional integer query parameter within [0, max].

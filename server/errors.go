@@ -49,7 +49,7 @@ func writeError(w http.ResponseWriter, r *http.Request, logger *slog.Logger, err
 		status = http.StatusPreconditionFailed
 	case errors.Is(err, manifests.ErrNotExist), errors.Is(err, cdn.ErrNotExist):
 		status = http.StatusNotFound
-	case errors.Is(err, manifests.ErrUnavailable):
+	case errors.Is(err, manifests.ErrUnavailable), errors.Is(err, cdn.ErrUnavailable):
 		status = http.StatusServiceUnavailable
 	}
 	if status == http.StatusInternalServerError {

@@ -19,6 +19,7 @@ type metrics struct {
 	writes       *prometheus.CounterVec
 	authFailures prometheus.Counter
 	sseClients   prometheus.Gauge
+	pollErrors   prometheus.Counter
 }
 
 func newMetrics() *metrics {
@@ -49,8 +50,12 @@ func newMetrics() *metrics {
 			Name: "mfshell_events_clients",
 			Help: "Open change-feed (SSE) connections.",
 		}),
+		pollErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "mfshell_manifest_poll_errors_total",
+			Help: "Polls of the manifest store that failed (the last revision read stays served).",
+		}),
 	}
-	m.registry.MustRegister(m.requests, m.duration, m.revision, m.writes, m.authFailures, m.sseClients,
+	m.registry.MustRegister(m.requests, m.duration, m.revision, m.writes, m.authFailures, m.sseClients, m.pollErrors,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -57,6 +57,10 @@ type Server struct {
 	AccessLog bool
 	// Heartbeat is the interval of change-feed heartbeats.
 	Heartbeat time.Duration
+	// Poll is how often the manifest store is read for changes made by
+	// other replicas or processes; 0 turns polling off (a server that is
+	// the store's only writer learns of its own writes without it).
+	Poll time.Duration
 	// Now is the clock recorded in revisions.
 	Now func() time.Time
 
@@ -69,6 +73,7 @@ type Server struct {
 	runtime                 *shelljs.Runtime
 	ln                      net.Listener
 	http                    *http.Server
+	stopPoll                context.CancelFunc
 	router                  *mux.Router
 
 	// writeMu serializes this server's manifest writes. Compare-and-swap
@@ -120,6 +125,11 @@ func (s *Server) Open(ctx context.Context) error {
 	}
 	// Streams would hold Shutdown up until they end; end them.
 	s.http.RegisterOnShutdown(s.feed.close)
+	pctx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	s.stopPoll = stop
+	if s.Poll > 0 {
+		go s.poll(pctx)
+	}
 	go func() {
 		if err := s.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			s.Logger.Error("serve", "err", err)
@@ -190,6 +200,7 @@ func (s *Server) Close(ctx context.Context) error {
 	if s.http == nil {
 		return nil
 	}
+	s.stopPoll()
 	return s.http.Shutdown(ctx)
 }
 

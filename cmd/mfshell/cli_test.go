@@ -365,7 +365,7 @@ func TestCLIErrors(t *testing.T) {
 		}},
 		{name: "publish without --version", args: []string{"publish", "--app", "shop", dist}, code: 2, errLine: "mfshell: publish: missing --version VER"},
 		{name: "publish without a folder", args: []string{"publish", "--app", "shop", "--version", "1.0.0"}, code: 2, errLine: "mfshell: publish: missing argument DIR"},
-		{name: "publish to S3", args: []string{"publish", "--app", "shop", "--version", "1.0.0", "--cdn", "s3://bucket/cdn", dist}, code: 2, errLine: "mfshell: --cdn s3://bucket/cdn: S3 stores are not available in this build"},
+		{name: "publish to a bad bucket name", args: []string{"publish", "--app", "shop", "--version", "1.0.0", "--cdn", "s3://Bucket/cdn", dist}, code: 2, errLine: `mfshell: --cdn: "s3://Bucket/cdn": bucket "Bucket": want 3 to 63 lower-case letters, digits, dots and hyphens`},
 		{name: "publish a bad version", args: []string{"publish", "--app", "shop", "--version", "../1", dist}, code: 2, errLine: `mfshell: publish: --version "../1": `},
 		{
 			name:    "server not running",

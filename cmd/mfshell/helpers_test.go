@@ -20,6 +20,19 @@ import (
 func startServer(t *testing.T) (url, dataDir, token string) {
 	t.Helper()
 	dataDir = t.TempDir()
+	url = serveArgs(t, "--data", dataDir)
+	data, err := os.ReadFile(filepath.Join(dataDir, "admin.token"))
+	if err != nil {
+		t.Fatalf("read the first-run admin token: %v", err)
+	}
+	return url, dataDir, strings.TrimSpace(string(data))
+}
+
+// serveArgs runs "mfshell serve --addr 127.0.0.1:0 --access-log=false"
+// with args through run, and returns the server's base URL once it
+// listens. The server is stopped, and run waited for, when the test ends.
+func serveArgs(t *testing.T, args ...string) (url string) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
 	var logs syncBuffer
@@ -27,7 +40,7 @@ func startServer(t *testing.T) (url, dataDir, token string) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		args := []string{"serve", "--addr", "127.0.0.1:0", "--data", dataDir, "--access-log=false"}
+		args := append([]string{"serve", "--addr", "127.0.0.1:0", "--access-log=false"}, args...)
 		runErr = run(ctx, args, strings.NewReader(""), pw, &logs, func(string) string { return "" })
 		pw.Close()
 	}()
@@ -67,11 +80,7 @@ func startServer(t *testing.T) (url, dataDir, token string) {
 	case <-time.After(30 * time.Second):
 		t.Fatalf("serve did not print its URL within 30s\nlogs:\n%s", logs.String())
 	}
-	data, err := os.ReadFile(filepath.Join(dataDir, "admin.token"))
-	if err != nil {
-		t.Fatalf("read the first-run admin token: %v", err)
-	}
-	return url, dataDir, strings.TrimSpace(string(data))
+	return url
 }
 
 // syncBuffer is a bytes.Buffer safe for concurrent use: serve's logger

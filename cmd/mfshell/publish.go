@@ -24,7 +24,8 @@ func runPublish(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "publish", "--app NAME --version VER [--cdn URL] [--entry FILE] [--json] DIR")
 	app := fs.String("app", "", "app `NAME`")
 	version := fs.String("version", "", "version `VER` to publish; versions are immutable")
-	store := fs.String("cdn", envDefault(e, "cdn", defaultCDN), "CDN store, file://DIR or a plain path (MFSHELL_CDN)")
+	store := fs.String("cdn", envDefault(e, "cdn", defaultCDN), "CDN store, file://DIR, a plain path or s3://BUCKET/PREFIX (MFSHELL_CDN)")
+	s3Endpoint := fs.String("s3-endpoint", envDefault(e, "s3-endpoint", ""), "endpoint of an S3-compatible server (MFSHELL_S3_ENDPOINT)")
 	entry := fs.String("entry", "", "the file the shell loads first (default: the only .js or .mjs file at the top of DIR)")
 	asJSON := fs.Bool("json", false, "print the asset manifest as JSON")
 	pos, err := parseFlags(fs, args)
@@ -47,20 +48,20 @@ func runPublish(ctx context.Context, e *env, args []string) error {
 	if err := manifests.CheckVersion(*version); err != nil {
 		return usageError(fmt.Sprintf("publish: --version %q: %v", *version, err))
 	}
-	root, err := filePath(*store, strings.TrimPrefix(defaultCDN, "file://"), "--cdn")
+	root, err := parseStoreURL(*store, strings.TrimPrefix(defaultCDN, "file://"), "--cdn", true)
 	if err != nil {
 		return err
 	}
 	// Publishing into a default store nobody serves is a silent mistake
 	// (run from the wrong folder); an explicit --cdn may be new.
 	if *store == defaultCDN || *store == "" {
-		if _, err := os.Stat(root); errors.Is(err, os.ErrNotExist) {
+		if _, err := os.Stat(root.path); errors.Is(err, os.ErrNotExist) {
 			return fmt.Errorf("publish: the CDN folder %s does not exist: run this where mfshell serve keeps mfshell-data, or pass --cdn file://DIR", root)
 		}
 	}
-	bundles := cdn.NewDir(root)
-	if err := bundles.Init(ctx); err != nil {
-		return err
+	bundles, err := openCDN(ctx, root, *s3Endpoint)
+	if err != nil {
+		return fmt.Errorf("publish: CDN store %s: %w", root, err)
 	}
 
 	p := &progressLine{w: e.stderr, tty: isTerminal(e.stderr), label: "publishing " + *app + "@" + *version, last: -1}

@@ -5,10 +5,8 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
-	"net/url"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/mfshell/mfshell/cdn"
@@ -28,6 +26,7 @@ type serveConfig struct {
 	cdnURL     string
 	tokens     string
 	s3Endpoint string
+	poll       time.Duration
 	demo       bool
 	accessLog  bool
 	logFormat  string
@@ -40,13 +39,18 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	str := func(p *string, name, def, help string) { fs.StringVar(p, name, envDefault(e, name, def), help) }
 	str(&c.addr, "addr", "127.0.0.1:8080", "address to listen on (MFSHELL_ADDR)")
 	str(&c.data, "data", "mfshell-data", "data folder: manifest, local CDN, first-run admin token (MFSHELL_DATA)")
-	str(&c.manifest, "manifest", "", "manifest store, file://PATH (default DATA/manifest.json) (MFSHELL_MANIFEST)")
-	str(&c.cdn, "cdn", "", "CDN store, file://DIR (default DATA/cdn) (MFSHELL_CDN)")
-	str(&c.cdnURL, "cdn-url", "/cdn/", "public base URL of bundles; this server is the origin for /cdn/ (MFSHELL_CDN_URL)")
+	str(&c.manifest, "manifest", "", "manifest store, file://PATH or s3://BUCKET/KEY (default DATA/manifest.json) (MFSHELL_MANIFEST)")
+	str(&c.cdn, "cdn", "", "CDN store, file://DIR or s3://BUCKET/PREFIX (default DATA/cdn) (MFSHELL_CDN)")
+	str(&c.cdnURL, "cdn-url", "/cdn/", "public base URL of bundles, as browsers load them; this server is also the origin for /cdn/ (MFSHELL_CDN_URL)")
 	str(&c.tokens, "tokens", "", "tokens file (default DATA/tokens.json, made with one admin token on first run) (MFSHELL_TOKENS)")
 	str(&c.s3Endpoint, "s3-endpoint", "", "endpoint of an S3-compatible server (MFSHELL_S3_ENDPOINT)")
 	str(&c.logFormat, "log-format", "text", "log format: text or json (MFSHELL_LOG_FORMAT)")
 	str(&c.logLevel, "log-level", "info", "log level: debug, info, warn or error (MFSHELL_LOG_LEVEL)")
+	poll, err := time.ParseDuration(envDefault(e, "poll", "1s"))
+	if err != nil {
+		return usageError(fmt.Sprintf("MFSHELL_POLL: %v", err))
+	}
+	fs.DurationVar(&c.poll, "poll", poll, "how often to read the manifest store for changes made by other replicas; 0 turns it off (MFSHELL_POLL)")
 	fs.BoolVar(&c.demo, "demo", envDefault(e, "demo", "true") == "true", "publish and release the demo apps into a new, empty store (MFSHELL_DEMO)")
 	fs.BoolVar(&c.accessLog, "access-log", envDefault(e, "access-log", "true") == "true", "log every request (MFSHELL_ACCESS_LOG)")
 	pos, err := parseFlags(fs, args)
@@ -55,6 +59,9 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	}
 	if err := wantArgs(fs, pos); err != nil {
 		return err
+	}
+	if c.poll < 0 {
+		return usageError(fmt.Sprintf("--poll %v: must not be negative", c.poll))
 	}
 	return serve(ctx, e, c)
 }
@@ -67,22 +74,21 @@ func serve(ctx context.Context, e *env, c serveConfig) error {
 	if err := os.MkdirAll(c.data, 0o755); err != nil {
 		return fmt.Errorf("data folder: %w", err)
 	}
-	manifestPath, err := filePath(c.manifest, filepath.Join(c.data, "manifest.json"), "--manifest")
+	manifestURL, err := parseStoreURL(c.manifest, filepath.Join(c.data, "manifest.json"), "--manifest", false)
 	if err != nil {
 		return err
 	}
-	cdnDir, err := filePath(c.cdn, filepath.Join(c.data, "cdn"), "--cdn")
+	cdnURL, err := parseStoreURL(c.cdn, filepath.Join(c.data, "cdn"), "--cdn", true)
 	if err != nil {
 		return err
 	}
-
-	store := manifests.NewFileStore(manifestPath)
-	if err := store.Open(ctx); err != nil {
-		return err
+	store, err := openManifests(ctx, manifestURL, c.s3Endpoint)
+	if err != nil {
+		return fmt.Errorf("manifest store %s: %w", manifestURL, err)
 	}
-	bundles := cdn.NewDir(cdnDir)
-	if err := bundles.Init(ctx); err != nil {
-		return err
+	bundles, err := openCDN(ctx, cdnURL, c.s3Endpoint)
+	if err != nil {
+		return fmt.Errorf("CDN store %s: %w", cdnURL, err)
 	}
 
 	tokensPath := c.tokens
@@ -114,11 +120,12 @@ func serve(ctx context.Context, e *env, c serveConfig) error {
 	s.CDNURL = c.cdnURL
 	s.Logger = logger
 	s.AccessLog = c.accessLog
+	s.Poll = c.poll
 	if err := s.Open(ctx); err != nil {
 		return err
 	}
 	cur, _ := store.Current(ctx)
-	fmt.Fprintf(e.stdout, "mfshell serving %s (manifest revision %d, data in %s)\n", s.URL(), cur.Revision, c.data)
+	fmt.Fprintf(e.stdout, "mfshell serving %s (manifest %s at revision %d, CDN %s)\n", s.URL(), manifestURL, cur.Revision, cdnURL)
 	if firstToken != "" {
 		fmt.Fprintf(e.stdout, "first run: admin token written to %s\n  export MFSHELL_TOKEN=$(cat %s)\n", firstToken, firstToken)
 	}
@@ -127,32 +134,6 @@ func serve(ctx context.Context, e *env, c serveConfig) error {
 	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	return s.Close(shutdown)
-}
-
-// filePath returns the path of a file:// store URL, or def when u is empty.
-func filePath(u, def, flagName string) (string, error) {
-	if u == "" {
-		return def, nil
-	}
-	if strings.HasPrefix(u, "s3://") {
-		return "", usageError(fmt.Sprintf("%s %s: S3 stores are not available in this build; use file://PATH", flagName, u))
-	}
-	p, ok := strings.CutPrefix(u, "file://")
-	if !ok {
-		if strings.Contains(u, "://") {
-			parsed, _ := url.Parse(u)
-			scheme := u
-			if parsed != nil {
-				scheme = parsed.Scheme
-			}
-			return "", usageError(fmt.Sprintf("%s %s: unknown scheme %q; use file://PATH", flagName, u, scheme))
-		}
-		p = u // a plain path
-	}
-	if p == "" {
-		return "", usageError(flagName + ": empty path")
-	}
-	return p, nil
 }
 
 func newLogger(e *env, format, level string) (*slog.Logger, error) {

@@ -97,10 +97,10 @@ func start() (func(), error) {
 	// The port is found free, released, then given to the server: another
 	// process may take it in between, so a failed start is tried again.
 	for attempt := 1; ; attempt++ {
-		addr, stop, err := launch(bin)
+		srv, err := launch(bin)
 		if err == nil {
-			endpoint = "http://" + addr
-			return stop, nil
+			endpoint = srv.URL
+			return srv.close, nil
 		}
 		if attempt == 3 {
 			return nil, err
@@ -108,49 +108,108 @@ func start() (func(), error) {
 	}
 }
 
-// launch starts the server on a free port with an empty data folder.
-func launch(bin string) (addr string, stop func(), err error) {
+// Server is one versitygw process with a data folder of its own. Tests of
+// outages start their own with NewServer, to stop and restart it.
+type Server struct {
+	// URL is the server's endpoint, the same across restarts.
+	URL  string
+	bin  string
+	addr string
+	dir  string
+	stop func() // stops the process; nil when stopped
+}
+
+// launch starts a server on a free port with an empty data folder.
+func launch(bin string) (*Server, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return "", nil, err
+		return nil, err
 	}
-	addr = l.Addr().String()
+	addr := l.Addr().String()
 	l.Close()
 	dir, err := os.MkdirTemp("", "mfshell-s3-")
 	if err != nil {
-		return "", nil, err
+		return nil, err
 	}
-	data, logPath := filepath.Join(dir, "data"), filepath.Join(dir, "server.log")
-	log, err := os.Create(logPath)
-	if err == nil {
-		err = os.Mkdir(data, 0o755)
-	}
-	if err != nil {
+	if err := os.Mkdir(filepath.Join(dir, "data"), 0o755); err != nil {
 		os.RemoveAll(dir)
-		return "", nil, err
+		return nil, err
 	}
-	cmd := exec.Command(bin, "--port", addr, "--quiet", "posix", data)
+	s := &Server{URL: "http://" + addr, bin: bin, addr: addr, dir: dir}
+	if err := s.start(); err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	return s, nil
+}
+
+// start runs the process on s's port and data, and waits until it answers.
+func (s *Server) start() error {
+	logPath := filepath.Join(s.dir, "server.log")
+	log, err := os.Create(logPath)
+	if err != nil {
+		return err
+	}
+	cmd := exec.Command(s.bin, "--port", s.addr, "--quiet", "posix", filepath.Join(s.dir, "data"))
 	cmd.Env = append(os.Environ(), "ROOT_ACCESS_KEY_ID="+accessKey, "ROOT_SECRET_ACCESS_KEY="+secretKey)
 	cmd.Stdout, cmd.Stderr = log, log
 	if err := cmd.Start(); err != nil {
 		log.Close()
-		os.RemoveAll(dir)
-		return "", nil, fmt.Errorf("start %s: %w", bin, err)
+		return fmt.Errorf("start %s: %w", s.bin, err)
 	}
 	exited := make(chan struct{})
 	go func() { cmd.Wait(); close(exited) }()
-	stop = func() {
+	s.stop = func() {
 		cmd.Process.Kill()
 		<-exited
 		log.Close()
-		os.RemoveAll(dir)
 	}
-	if !ready(addr, exited) {
+	if !ready(s.addr, exited) {
 		out, _ := os.ReadFile(logPath)
-		stop()
-		return "", nil, fmt.Errorf("%s did not start on %s: %s", bin, addr, strings.TrimSpace(string(out)))
+		s.Stop()
+		return fmt.Errorf("%s did not start on %s: %s", s.bin, s.addr, strings.TrimSpace(string(out)))
 	}
-	return addr, stop, nil
+	return nil
+}
+
+// Stop kills the server; its data stays for Restart.
+func (s *Server) Stop() {
+	if s.stop != nil {
+		s.stop()
+		s.stop = nil
+	}
+}
+
+// Restart starts the stopped server again, on the same port and data.
+func (s *Server) Restart(tb testing.TB) {
+	tb.Helper()
+	if err := s.start(); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+// close stops the server and removes its data.
+func (s *Server) close() {
+	s.Stop()
+	os.RemoveAll(s.dir)
+}
+
+// NewServer starts a server of the test's own, stopped and removed when
+// the test ends, and returns it with a client and an empty bucket on it.
+func NewServer(tb testing.TB) (*Server, *s3.Client, string) {
+	tb.Helper()
+	Endpoint(tb) // the environment, and the binary known to work
+	bin, err := versitygw()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	s, err := launch(bin)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(s.close)
+	c, b := bucket(tb, s.URL)
+	return s, c, b
 }
 
 // ready waits until the server answers HTTP at addr (versitygw has no
@@ -205,8 +264,14 @@ var buckets atomic.Int64
 // with it when Main ends.
 func Bucket(tb testing.TB) (*s3.Client, string) {
 	tb.Helper()
+	return bucket(tb, Endpoint(tb))
+}
+
+// bucket creates an empty bucket on the server at endpoint.
+func bucket(tb testing.TB, endpoint string) (*s3.Client, string) {
+	tb.Helper()
 	ctx := context.Background()
-	c, err := s3x.NewClient(ctx, Endpoint(tb))
+	c, err := s3x.NewClient(ctx, endpoint)
 	if err != nil {
 		tb.Fatal(err)
 	}

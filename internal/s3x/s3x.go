@@ -104,6 +104,22 @@ func IsPreconditionFailed(err error) bool {
 	return s == http.StatusPreconditionFailed || s == http.StatusConflict
 }
 
+// IsUnavailable reports whether err is a failure of S3, or of the way to
+// it, rather than an answer about the request: a server error or
+// throttling, or no answer at all (a failed connection, a timeout; the
+// request's own cancellation aside).
+func IsUnavailable(err error) bool {
+	if err == nil || errors.Is(err, context.Canceled) {
+		return false
+	}
+	if s := Status(err); s != 0 {
+		return s >= 500 || s == http.StatusTooManyRequests
+	}
+	var send *smithyhttp.RequestSendError
+	var ne net.Error
+	return errors.As(err, &send) || errors.As(err, &ne) || errors.Is(err, context.DeadlineExceeded)
+}
+
 // IsNotFound reports whether err says the object does not exist.
 func IsNotFound(err error) bool { return Status(err) == http.StatusNotFound }
 
