@@ -179,8 +179,9 @@ func (s *S3Store) current(ctx context.Context) (*Record, error) {
 // Commit makes rec the latest revision; see [Store]. It returns
 // ErrConflict, having written nothing, when rec.Revision is not one more
 // than the latest revision. Other errors match ErrUnavailable when S3
-// cannot be reached and nothing was written; an error after the history
-// object was written says that the revision is committed.
+// cannot be reached and nothing was written. Once the history object is
+// written the revision is committed and Commit returns nil, even if
+// moving the manifest object forward then fails: every read does that too.
 func (s *S3Store) Commit(ctx context.Context, rec *Record) error {
 	select {
 	case s.commitSem <- struct{}{}:
@@ -225,6 +226,11 @@ func (s *S3Store) Commit(ctx context.Context, rec *Record) error {
 		case rerr != nil:
 			// Not ErrConflict: Apply would apply the edit again on top of
 			// what may be this very commit.
+			// An outage here is reported as one (503): the revision may or
+			// may not be this commit, and the next read will tell.
+			if s3x.IsUnavailable(rerr) {
+				return fmt.Errorf("commit revision %d: %s exists, and reading it failed: %w: %w", rec.Revision, s.uri(key), ErrUnavailable, rerr)
+			}
 			return fmt.Errorf("commit revision %d: %s exists, and reading it failed: %w", rec.Revision, s.uri(key), rerr)
 		case !bytes.Equal(wonData, data):
 			s.rememberLatest(won, wonData)
@@ -240,10 +246,9 @@ func (s *S3Store) Commit(ctx context.Context, rec *Record) error {
 	s.mu.Lock()
 	etag := s.etag
 	s.mu.Unlock()
-	if err := s.updateManifest(ctx, rec, data, etag); err != nil {
-		// Not ErrUnavailable: the revision is written, and Current returns it.
-		return fmt.Errorf("revision %d is committed, but updating its copy failed: %v", rec.Revision, err)
-	}
+	// Best effort, as in Current: the revision is committed (Current
+	// returns it from the history), and the next read moves the copy.
+	s.updateManifest(ctx, rec, data, etag)
 	return nil
 }
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
@@ -180,13 +181,17 @@ func seedDemo(ctx context.Context, store manifests.Store, bundles cdn.Store, dat
 		if err := os.CopyFS(out, sub); err != nil {
 			return err
 		}
-		if _, err := cdn.Publish(ctx, bundles, out, cdn.PublishOptions{App: app, Version: version}); err != nil {
+		// ErrExist: another replica on the same store published it first.
+		if _, err := cdn.Publish(ctx, bundles, out, cdn.PublishOptions{App: app, Version: version}); err != nil && !errors.Is(err, cdn.ErrExist) {
 			return err
 		}
 	}
+	// Only into an empty store: a replica that lost the race finds the
+	// demo released by the winner (or anything else written first).
 	_, _, err = manifests.Apply(ctx, store, manifests.Edit{
-		Actor:  "mfshell",
-		Reason: "demo apps seeded on first run",
+		Actor:      "mfshell",
+		Reason:     "demo apps seeded on first run",
+		IfRevision: new(int64(0)),
 		Change: func(m *manifests.Manifest) error {
 			m.CDN = "/cdn/"
 			for _, d := range demo.Apps() {
@@ -202,5 +207,8 @@ func seedDemo(ctx context.Context, store manifests.Store, bundles cdn.Store, dat
 			return nil
 		},
 	})
+	if errors.Is(err, manifests.ErrConflict) {
+		return nil
+	}
 	return err
 }
