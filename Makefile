@@ -66,8 +66,8 @@ fuzz:
 			|| { cat /tmp/mfshell-fuzz.log; exit 1; }; \
 	done
 
-bench:
-	bash bench/run.sh
+bench: s3-server
+	VERSITYGW=$(VERSITYGW) bash bench/run.sh
 
 # The npm packages of package-lock.json, exactly: TypeScript, esbuild,
 # Playwright and what the e2e fixture apps are built from.

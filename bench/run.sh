@@ -344,6 +344,59 @@ fs.writeFileSync(outJSON, JSON.stringify({ budget, release_http: writes, visible
 cat "$tmp/writes.md" >>"$extra_rows"
 extra_keys+=(writes)
 
+# --- releases on S3: two replicas on one bucket of a local versitygw ----------
+VERSITYGW=${VERSITYGW:-.tools/bin/versitygw}
+[ -x "$VERSITYGW" ] || die "no $VERSITYGW: run make s3-server (make bench does)"
+s3port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+s3data=$tmp/s3
+mkdir -p "$s3data/bench" # with the posix backend, a folder is a bucket
+log "writes on S3: versitygw on 127.0.0.1:$s3port, two mfshell replicas on one bucket"
+ROOT_ACCESS_KEY_ID=bench ROOT_SECRET_ACCESS_KEY=bench-secret-key \
+	"$VERSITYGW" --port "127.0.0.1:$s3port" --quiet posix "$s3data" >"$tmp/s3.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 100); do
+	curl -s -o /dev/null "http://127.0.0.1:$s3port/" && break
+	sleep 0.1
+done
+s3env=(env AWS_ACCESS_KEY_ID=bench AWS_SECRET_ACCESS_KEY=bench-secret-key AWS_REGION=us-east-1
+	AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_EC2_METADATA_DISABLED=true)
+s3flags=(--s3-endpoint "http://127.0.0.1:$s3port")
+for v in 1.0.0:"$bundle" 1.0.1:"$tmp/bundle2"; do
+	"${s3env[@]}" bin/mfshell publish --app bench --version "${v%%:*}" --cdn s3://bench/cdn "${s3flags[@]}" "${v#*:}" >>"$tmp/publish.out" 2>&1 || {
+		cat "$tmp/publish.out" >&2
+		die "mfshell publish to S3 failed"
+	}
+done
+replica_urls=()
+for r in a b; do
+	"${s3env[@]}" bin/mfshell serve --addr 127.0.0.1:0 --data "$tmp/replica-$r" --access-log=false --demo=false \
+		--manifest s3://bench/prod/manifest.json --cdn s3://bench/cdn "${s3flags[@]}" --tokens "$data/tokens.json" \
+		>"$tmp/replica-$r.out" 2>"$tmp/replica-$r.out.err" &
+	pids+=($!)
+	replica_urls+=("$(wait_url "$tmp/replica-$r.out" "${pids[-1]}" "replica $r")")
+done
+bin/mfshell release bench 1.0.0 --server "${replica_urls[0]}" --token-file "$data/admin.token" >>"$tmp/release.out" 2>&1 || {
+	cat "$tmp/release.out" >&2
+	die "mfshell release on S3 failed"
+}
+"$tmp/writes" --url "${replica_urls[0]},${replica_urls[1]}" --token-file "$data/admin.token" --app bench --versions 1.0.1,1.0.0 \
+	--sequential 200 --concurrent 100 >"$tmp/writes-s3.out" 2>"$tmp/writes-s3.err" || { cat "$tmp/writes-s3.err" >&2; die "bench/writes on S3 failed"; }
+node -e '
+const fs = require("fs");
+const [w, outJSON, outRows] = process.argv.slice(1);
+const writes = JSON.parse(fs.readFileSync(w, "utf8"));
+const f = (n) => n.toFixed(2);
+const s = writes.sequential, c = writes.concurrent;
+const rows = [
+  `| writes on S3 (versitygw on 127.0.0.1, posix backend): ${s.n} sequential releases through one replica | p50 ${f(s.p50_ms)} ms, p99 ${f(s.p99_ms)} ms (min ${f(s.min_ms)}, max ${f(s.max_ms)}) | - | - | ${f(s.p50_ms)} | ${f(s.p99_ms)} | none (the 100 ms budget is for the file store) | - |`,
+  `| writes on S3: ${c.n} concurrent releases spread over two replicas (one connection each, started together) | wall ${f(c.wall_ms)} ms (${f(c.n / c.wall_ms * 1000)} releases/s), ${writes.concurrent_revisions_written} revisions written; per release p50 ${f(c.p50_ms)} ms, p99 ${f(c.p99_ms)} ms | - | - | ${f(c.p50_ms)} | ${f(c.p99_ms)} | - | - |`,
+];
+fs.writeFileSync(outRows, rows.join("\n") + "\n");
+fs.writeFileSync(outJSON, JSON.stringify({ server: "versitygw posix, 127.0.0.1", replicas: 2, release_http: writes }, null, 2));
+' "$tmp/writes-s3.out" "$tmp/writes_s3.json" "$tmp/writes-s3.md" || die "cannot summarise the S3 release measurements"
+cat "$tmp/writes-s3.md" >>"$extra_rows"
+extra_keys+=(writes_s3)
+
 # --- the runtime in Chromium -------------------------------------------------
 # Publishes the e2e React and Vue fixture apps (built into e2e/.build/ when
 # missing) as react (/react) and vue (/vue), then times first mounts against
@@ -390,7 +443,7 @@ bundle_bytes=$(wc -c <"$tmp/main.js" | tr -d ' ')
 runtime_bytes=$(wc -c <"$tmp/runtime.js" | tr -d ' ')
 page_bytes=$(wc -c <"$tmp/page.html" | tr -d ' ')
 nginx_version=$("$NGINX" -v 2>&1 | sed 's/^nginx version: //')
-command="make bench (bench/run.sh: wrk -t$threads -c$conns -d$duration --latency, $rounds interleaved round(s) of mfshell, Go baseline, nginx; go test -run '^\$' -bench . -benchtime $gotime ./server; bench/size.mjs; bench/writes 200+50; bench/visible.mjs 20; bench/browser.mjs $BENCH_LOADS loads each, $BENCH_SWITCHES switches)"
+command="make bench (bench/run.sh: wrk -t$threads -c$conns -d$duration --latency, $rounds interleaved round(s) of mfshell, Go baseline, nginx; go test -run '^\$' -bench . -benchtime $gotime ./server; bench/size.mjs; bench/writes 200+50; bench/writes on S3 200+100 over two replicas; bench/visible.mjs 20; bench/browser.mjs $BENCH_LOADS loads each, $BENCH_SWITCHES switches)"
 
 json_str() { printf '%s' "$1" | sed 's/\\/\\\\/g; s/"/\\"/g'; }
 fmt_int() { awk -v n="$1" 'BEGIN { printf "%d\n", n + 0.5 }' | sed -E ':a; s/^([0-9]+)([0-9]{3})/\1,\2/; ta'; }

@@ -9,7 +9,8 @@
 // It first sends the releases one after another, each timed from sending
 // the request to reading the whole response, and then the concurrent ones,
 // all started at once (one connection each), timed the same way and as a
-// whole. It prints one JSON document on stdout; any status other than 200
+// whole. --url may name several replicas, comma-separated: the sequential
+// releases go to the first, the concurrent ones to each in turn. It prints one JSON document on stdout; any status other than 200
 // is an error.
 package main
 
@@ -57,7 +58,7 @@ func summarise(ms []float64) stats {
 
 func run(args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("writes", flag.ContinueOnError)
-	url := fs.String("url", "", "mfshell's base URL")
+	url := fs.String("url", "", "mfshell's base URL, or several replicas' comma-separated")
 	tokenFile := fs.String("token-file", "", "file holding an admin token")
 	app := fs.String("app", "", "app to release")
 	versions := fs.String("versions", "", "two published versions, comma-separated")
@@ -75,10 +76,13 @@ func run(args []string, stdout io.Writer) error {
 		return fmt.Errorf("read token: %w", err)
 	}
 	token := strings.TrimSpace(string(tok))
-	endpoint := strings.TrimSuffix(*url, "/") + "/api/v1/apps/" + *app
+	var endpoints []string
+	for _, u := range strings.Split(*url, ",") {
+		endpoints = append(endpoints, strings.TrimSuffix(u, "/")+"/api/v1/apps/"+*app)
+	}
 
 	// release returns the time taken and the revision the server answered.
-	release := func(c *http.Client, version string) (float64, int, error) {
+	release := func(c *http.Client, endpoint, version string) (float64, int, error) {
 		body, _ := json.Marshal(map[string]string{"version": version}) // a map of strings always encodes
 		req, err := http.NewRequest(http.MethodPatch, endpoint, bytes.NewReader(body))
 		if err != nil {
@@ -115,7 +119,7 @@ func run(args []string, stdout io.Writer) error {
 	seq := make([]float64, 0, *sequential)
 	last := 0
 	for i := range *sequential {
-		ms, rev, err := release(seqClient, vs[i%2])
+		ms, rev, err := release(seqClient, endpoints[0], vs[i%2])
 		if err != nil {
 			return err
 		}
@@ -139,7 +143,7 @@ func run(args []string, stdout io.Writer) error {
 			defer wg.Done()
 			c := &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
 			<-gate
-			conc[i], revs[i], errs[i] = release(c, vs[i%2])
+			conc[i], revs[i], errs[i] = release(c, endpoints[i%len(endpoints)], vs[i%2])
 		}()
 	}
 	start := time.Now()
