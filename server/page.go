@@ -193,10 +193,10 @@ func renderPage(d pageData) (*page, error) {
 // handlePage serves the shell page for any path that no other route takes:
 // the routed app's page, or the not-found page with status 404.
 func (s *Server) handlePage(w http.ResponseWriter, r *http.Request) {
-	snap := s.snap.Load()
-	p, status := snap.pages.notFound, http.StatusNotFound
-	if app, ok := snap.pages.match(r.URL.Path); ok {
-		p, status = snap.pages.byApp[app], http.StatusOK
+	pages := s.snap.Load().forBucket(pageBucket(w, r)).pages
+	p, status := pages.notFound, http.StatusNotFound
+	if app, ok := pages.match(r.URL.Path); ok {
+		p, status = pages.byApp[app], http.StatusOK
 	}
 	nonce := newNonce()
 	h := w.Header()

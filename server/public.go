@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
@@ -34,24 +35,94 @@ type publicApp struct {
 	Integrity map[string]string `json:"integrity"`
 }
 
-// snapshot is one revision's public manifest, encoded once and served from
-// memory to every browser until the next revision.
+// snapshot is one revision as browsers see it: its public manifest and
+// shell pages, encoded once and served from memory until the next
+// revision. With canaries, browsers see different versions: a browser's
+// bucket (0..99, its mfshell-bucket cookie) gets the canary of every app
+// whose percent is above the bucket. The distinct percents cut the
+// buckets into ranges that all see the same thing, so a revision has one
+// variant per range, all encoded up front: one without canaries.
 type snapshot struct {
 	revision int64
 	record   *manifests.Record
-	json     []byte
-	gzip     []byte
-	etag     string
-	pages    *pages
+	// cuts are the distinct canary percents, ascending; variants[i] is for
+	// the buckets from cuts[i-1] (0 for i = 0) up to cuts[i] (100 for the
+	// last): variants[len(cuts)] is the stable one, no canary.
+	cuts     []int
+	variants []*variant
+}
 
-	// Header values of the manifest response, built once per revision.
+// variant is the public manifest and pages of a revision for a range of
+// buckets.
+type variant struct {
+	json  []byte
+	gzip  []byte
+	etag  string
+	pages *pages
+	// Header values of the manifest response, built once.
 	etagHdr, lenHdr, gzipLenHdr []string
 }
 
+// forBucket returns the variant for bucket; a bucket out of 0..99 (none
+// known) gets the stable one.
+func (sn *snapshot) forBucket(bucket int) *variant {
+	if bucket < 0 || bucket > 99 {
+		return sn.variants[len(sn.cuts)]
+	}
+	i := 0
+	for i < len(sn.cuts) && bucket >= sn.cuts[i] {
+		i++
+	}
+	return sn.variants[i]
+}
+
 // newSnapshot encodes a revision for browsers: its public manifest and
-// its shell pages.
+// shell pages, for each range of buckets.
 func (s *Server) newSnapshot(rec *manifests.Record) (*snapshot, error) {
 	m := rec.Manifest
+	sn := &snapshot{revision: m.Revision, record: rec}
+	for _, a := range m.Apps {
+		if a.Canary != nil && !slices.Contains(sn.cuts, a.Canary.Percent) {
+			sn.cuts = append(sn.cuts, a.Canary.Percent)
+		}
+	}
+	slices.Sort(sn.cuts)
+	for i := range len(sn.cuts) + 1 {
+		bucket := 0 // the first bucket of range i
+		if i > 0 {
+			bucket = sn.cuts[i-1]
+		}
+		tag := strconv.FormatInt(m.Revision, 10)
+		if len(sn.cuts) > 0 {
+			tag += "-" + strconv.Itoa(i)
+		}
+		v, err := s.newVariant(resolve(m, bucket), `"`+tag+`"`)
+		if err != nil {
+			return nil, err
+		}
+		sn.variants = append(sn.variants, v)
+	}
+	return sn, nil
+}
+
+// resolve returns m as a browser in bucket sees it: every app whose
+// canary's percent is above the bucket at its canary's version.
+func resolve(m *manifests.Manifest, bucket int) *manifests.Manifest {
+	out := *m
+	out.Apps = make(map[string]manifests.App, len(m.Apps))
+	for name, a := range m.Apps {
+		if c := a.Canary; c != nil && bucket < c.Percent {
+			a.Version, a.Entry, a.Styles, a.Integrity = c.Version, c.Entry, c.Styles, c.Integrity
+		}
+		a.Canary = nil
+		out.Apps[name] = a
+	}
+	return &out
+}
+
+// newVariant encodes the public manifest and the pages of m, a manifest
+// already resolved for some buckets.
+func (s *Server) newVariant(m *manifests.Manifest, etag string) (*variant, error) {
 	pub := publicManifest{Schema: m.Schema, Revision: m.Revision, CDN: s.CDNURL, Apps: make(map[string]publicApp, len(m.Apps))}
 	for name, a := range m.Apps {
 		pub.Apps[name] = publicApp{
@@ -71,14 +142,12 @@ func (s *Server) newSnapshot(rec *manifests.Record) (*snapshot, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &snapshot{
+	return &variant{
 		pages:      pages,
-		revision:   m.Revision,
-		record:     rec,
 		json:       data,
 		gzip:       gz.Bytes(),
-		etag:       `"` + strconv.FormatInt(m.Revision, 10) + `"`,
-		etagHdr:    []string{`"` + strconv.FormatInt(m.Revision, 10) + `"`},
+		etag:       etag,
+		etagHdr:    []string{etag},
 		lenHdr:     []string{strconv.Itoa(len(data))},
 		gzipLenHdr: []string{strconv.Itoa(gz.Len())},
 	}, nil
@@ -115,15 +184,20 @@ func (s *Server) serveRecord(rec *manifests.Record) error {
 var (
 	hdrNoCache = []string{"no-cache"}
 	hdrJSON    = []string{"application/json"}
-	hdrVaryAE  = []string{"Accept-Encoding"}
-	hdrGzip    = []string{"gzip"}
+	// Cookie: what a browser gets depends on its mfshell-bucket cookie.
+	hdrVaryAE = []string{"Accept-Encoding, Cookie"}
+	hdrGzip   = []string{"gzip"}
 )
 
 // serveManifest serves the public manifest from memory: ETag, no-cache
 // (browsers revalidate every time, and get a 304 while nothing changed).
 // It returns the status it wrote.
 func (s *Server) serveManifest(w http.ResponseWriter, r *http.Request) int {
-	snap := s.snap.Load()
+	sn := s.snap.Load()
+	snap := sn.variants[0]
+	if len(sn.variants) > 1 {
+		snap = sn.forBucket(bucketOf(r))
+	}
 	h := w.Header()
 	h["Cache-Control"] = hdrNoCache
 	h["Content-Type"] = hdrJSON

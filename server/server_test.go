@@ -305,7 +305,8 @@ func TestPublicManifest(t *testing.T) {
 		`{"version":"1.0.0","template":"`+strings.Repeat("<p>long enough to be compressed</p>", 50)+`","fragment":"http://catalog.internal:9000/f","canary":{"version":"1.1.0","percent":10}}`)
 
 	res := ts.do(t, "GET", "/_mfshell/manifest.json", "", "")
-	if res.status != 200 || res.header.Get("Cache-Control") != "no-cache" || res.header.Get("ETag") != `"1"` {
+	// No bucket cookie: the stable variant of revision 1, the last of two.
+	if res.status != 200 || res.header.Get("Cache-Control") != "no-cache" || res.header.Get("ETag") != `"1-1"` {
 		t.Fatalf("got %d, headers %v", res.status, res.header)
 	}
 	body := string(res.body)
@@ -315,7 +316,7 @@ func TestPublicManifest(t *testing.T) {
 	if !strings.Contains(body, `"version":"1.0.0"`) || !strings.Contains(body, `"integrity":{`) {
 		t.Fatalf("public manifest: %s", body)
 	}
-	if res := ts.do(t, "GET", "/_mfshell/manifest.json", "", "", "If-None-Match", `"1"`); res.status != 304 || len(res.body) != 0 {
+	if res := ts.do(t, "GET", "/_mfshell/manifest.json", "", "", "If-None-Match", `"1-1"`); res.status != 304 || len(res.body) != 0 {
 		t.Fatalf("If-None-Match: got %d", res.status)
 	}
 	res = ts.do(t, "GET", "/_mfshell/manifest.json", "", "", "Accept-Encoding", "gzip")
