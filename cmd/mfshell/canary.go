@@ -1,0 +1,130 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strconv"
+
+	"github.com/mfshell/mfshell/manifests"
+)
+
+// runCanary starts or changes the canary of an app: VERSION for --percent
+// of browsers, by their sticky bucket.
+func runCanary(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "canary", "APP VERSION --percent N [--force] [--reason TEXT] [--if-match REV] [flags]")
+	af := addAPIFlags(fs, e)
+	percent := fs.Int("percent", 0, "share of browsers, 1 to 99, that get VERSION")
+	force := fs.Bool("force", false, "canary VERSION even if it is not published on the CDN")
+	reason := fs.String("reason", "", "why, recorded in the history (at most 500 characters)")
+	ifMatch := fs.String("if-match", "", "change nothing unless the manifest is still at revision `REV`")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if err := wantArgs(fs, pos, "APP", "VERSION"); err != nil {
+		return err
+	}
+	app, version := pos[0], pos[1]
+	if err := manifests.CheckName(app); err != nil {
+		return usageError(fmt.Sprintf("canary: app %q: %v", app, err))
+	}
+	if err := manifests.CheckVersion(version); err != nil {
+		return usageError(fmt.Sprintf("canary: version %q: %v", version, err))
+	}
+	if *percent < 1 || *percent > 99 {
+		return usageError(fmt.Sprintf("canary: --percent %d: want 1 to 99 (promote gives everyone the version, abort gives it to no one)", *percent))
+	}
+	body := map[string]any{"canary": map[string]any{"version": version, "percent": *percent}}
+	if *force {
+		body["force"] = true
+	}
+	return patchApp(ctx, e, af, "canary", app, body, *reason, *ifMatch)
+}
+
+// runPromote releases an app's canary version to everyone; the canary ends.
+func runPromote(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "promote", "APP [--reason TEXT] [flags]")
+	af := addAPIFlags(fs, e)
+	reason := fs.String("reason", "", "why, recorded in the history (at most 500 characters)")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if err := wantArgs(fs, pos, "APP"); err != nil {
+		return err
+	}
+	app := pos[0]
+	if err := manifests.CheckName(app); err != nil {
+		return usageError(fmt.Sprintf("promote: app %q: %v", app, err))
+	}
+	c, err := af.client(e)
+	if err != nil {
+		return err
+	}
+	_, data, err := c.do(ctx, http.MethodGet, "/api/v1/manifest", nil, nil)
+	if err != nil {
+		return fmt.Errorf("promote %s: %w", app, err)
+	}
+	var m manifests.Manifest
+	if err := c.decode(data, &m); err != nil {
+		return err
+	}
+	a, ok := m.Apps[app]
+	switch {
+	case !ok:
+		return fmt.Errorf("promote %s: no such app", app)
+	case a.Canary == nil:
+		return fmt.Errorf("promote %s: it has no canary (live version %s)", app, a.Version)
+	}
+	// Conditional on the revision read: the canary promoted is the one seen.
+	return patchApp(ctx, e, af, "promote", app, map[string]any{"version": a.Canary.Version}, *reason, strconv.FormatInt(m.Revision, 10))
+}
+
+// runAbort ends an app's canary: everyone gets the live version again.
+func runAbort(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "abort", "APP [--reason TEXT] [flags]")
+	af := addAPIFlags(fs, e)
+	reason := fs.String("reason", "", "why, recorded in the history (at most 500 characters)")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if err := wantArgs(fs, pos, "APP"); err != nil {
+		return err
+	}
+	app := pos[0]
+	if err := manifests.CheckName(app); err != nil {
+		return usageError(fmt.Sprintf("abort: app %q: %v", app, err))
+	}
+	return patchApp(ctx, e, af, "abort", app, map[string]any{"canary": nil}, *reason, "")
+}
+
+// patchApp sends one PATCH of an app's entry and prints what changed.
+func patchApp(ctx context.Context, e *env, af *apiFlags, cmd, app string, body map[string]any, reason, ifMatch string) error {
+	h, err := writeHeaders(reason, ifMatch)
+	if err != nil {
+		return err
+	}
+	c, err := af.client(e)
+	if err != nil {
+		return err
+	}
+	_, data, err := c.do(ctx, http.MethodPatch, "/api/v1/apps/"+app, body, h)
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", cmd, app, err)
+	}
+	if af.json {
+		return printJSON(e.stdout, data)
+	}
+	var res writeResult
+	if err := c.decode(data, &res); err != nil {
+		return err
+	}
+	if !res.Changed {
+		fmt.Fprintf(e.stdout, "%s: no change (revision %d)\n", app, res.Revision)
+		return nil
+	}
+	fmt.Fprintf(e.stdout, "%s (revision %d)\n", res.Summary, res.Revision)
+	return nil
+}
