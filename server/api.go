@@ -118,6 +118,13 @@ func (s *Server) handlePatchApp(w http.ResponseWriter, r *http.Request) error {
 		if !ok {
 			return errorf(http.StatusNotFound, "no app "+quote(name)+": create it with PUT first")
 		}
+		live := cur.Version
+		if p.Version != nil {
+			live = *p.Version
+		}
+		if canary != nil && canary.Version == live {
+			return errorf(http.StatusBadRequest, fmt.Sprintf("canary %s of %s is its live version: a canary is for another version", live, name))
+		}
 		next := p.Apply(cur)
 		if release == nil && p.Version != nil && *p.Version != cur.Version && next.HasBundle() && p.Integrity == nil {
 			// The old version's hashes would not match the new files.

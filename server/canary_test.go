@@ -159,3 +159,34 @@ func importMapOf(t *testing.T, page []byte) string {
 	s = s[i:]
 	return s[strings.Index(s, ">")+1 : strings.Index(s, "</script>")]
 }
+
+// TestCanaryBadInput sends canaries the API must refuse: each gets a clear
+// error and changes nothing.
+func TestCanaryBadInput(t *testing.T) {
+	ts := canaryServer(t)
+	for _, tc := range []struct {
+		name, body string
+		status     int
+		want       string
+	}{
+		{"percent 0", `{"canary":{"version":"1.1.0","percent":0}}`, 400, "percent: must be between 1 and 99"},
+		{"percent 100", `{"canary":{"version":"1.1.0","percent":100}}`, 400, "percent: must be between 1 and 99"},
+		{"negative percent", `{"canary":{"version":"1.1.0","percent":-5}}`, 400, "percent"},
+		{"the live version", `{"canary":{"version":"1.0.0","percent":10}}`, 400, "is its live version"},
+		{"the version being released", `{"version":"1.1.0","canary":{"version":"1.1.0","percent":10}}`, 400, "is its live version"},
+		{"unpublished", `{"canary":{"version":"9.9.9","percent":10}}`, 409, "not published"},
+		{"unknown field", `{"canary":{"version":"1.1.0","percent":10,"colour":"red"}}`, 400, "colour"},
+		{"not an object", `{"canary":"1.1.0"}`, 400, "canary"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before := ts.revision(t)
+			res := ts.do(t, "PATCH", "/api/v1/apps/catalog", adminToken, tc.body)
+			if res.status != tc.status || !strings.Contains(string(res.body), tc.want) {
+				t.Fatalf("got %d %s, want %d with %q", res.status, res.body, tc.status, tc.want)
+			}
+			if after := ts.revision(t); after != before {
+				t.Fatalf("a refused canary made revision %d", after)
+			}
+		})
+	}
+}
