@@ -15,7 +15,8 @@ FUZZ_TARGETS := \
 	./cdn:FuzzOriginPath \
 	./cdn:FuzzPublishPath \
 	./cdn:FuzzScopeCSS \
-	./server:FuzzIfMatch
+	./server:FuzzIfMatch \
+	./server:FuzzBeacon
 
 .PHONY: all build run test fmt-check vet rules test-go fuzz bench clean \
 	node-deps chromium typecheck e2e screenshots s3-server

@@ -10,7 +10,7 @@ import (
 
 // canaryServer has catalog at 1.0.0 with a canary of 1.1.0 for 10% of
 // browsers, and home at 1.0.0 with a canary of 2.0.0 for 50%.
-func canaryServer(t *testing.T) *testServer {
+func canaryServer(t testing.TB) *testServer {
 	t.Helper()
 	ts := newTestServer(t)
 	for _, v := range []string{"1.0.0", "1.1.0"} {

@@ -20,6 +20,7 @@ type metrics struct {
 	authFailures prometheus.Counter
 	sseClients   prometheus.Gauge
 	pollErrors   prometheus.Counter
+	beacons      *beaconMetrics
 }
 
 func newMetrics() *metrics {
@@ -55,6 +56,7 @@ func newMetrics() *metrics {
 			Help: "Polls of the manifest store that failed (the last revision read stays served).",
 		}),
 	}
+	m.beacons = newBeaconMetrics(m.registry)
 	m.registry.MustRegister(m.requests, m.duration, m.revision, m.writes, m.authFailures, m.sseClients, m.pollErrors,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m

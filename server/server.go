@@ -214,6 +214,7 @@ func (s *Server) routes() *mux.Router {
 		r.Handle(path, s.instrument(name, h)).Methods(methods...)
 	}
 	handle("/_mfshell/events", "events", s.handleEvents, "GET")
+	handle("/_mfshell/beacon", "beacon", s.handleBeacon, "POST")
 	if s.ServeCDN {
 		r.PathPrefix("/cdn/").Handler(s.instrument("cdn", http.StripPrefix("/cdn/", cdn.NewHandler(s.CDN, s.Logger))))
 	}

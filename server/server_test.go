@@ -114,7 +114,7 @@ func (r response) json(t *testing.T) map[string]any {
 }
 
 // do sends a request with an optional token and headers (name, value pairs).
-func (ts *testServer) do(t *testing.T, method, path, token, body string, headers ...string) response {
+func (ts *testServer) do(t testing.TB, method, path, token, body string, headers ...string) response {
 	t.Helper()
 	req, err := http.NewRequest(method, ts.url+path, strings.NewReader(body))
 	if err != nil {

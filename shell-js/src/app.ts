@@ -149,7 +149,7 @@ export class App implements Owner {
   }
 
   private async mount(el: AppElement) {
-    const h = this.h, m = h.manifest, e = m.apps[this.name], v = e?.version, load = h.opts.loadTimeout;
+    const h = this.h, m = h.manifest, e = m.apps[this.name], v = e?.version, load = h.opts.loadTimeout, t0 = performance.now();
     const iso = e?.isolation, shadow = iso != "scoped" && iso != "none", root = (this.root = renderRoot(el, shadow));
     const detail = { app: this.name, version: v };
     const props = (this.props = { name: this.name, version: v, domElement: root, mfshell: h.api, hydrate: root.childNodes.length > 0 });
@@ -197,7 +197,7 @@ export class App implements Owner {
       await this.life(x.m);
       if (this.want != el) throw 0;
       this.state = State.MOUNTED;
-      fire("mounted", detail);
+      fire("mounted", { ...detail, ms: performance.now() - t0 });
       const mark = "mfshell:mounted:" + this.name;
       // One mark per app, the latest: the timeline does not grow with switches.
       performance.clearMarks(mark);

@@ -3,9 +3,15 @@
 // Which app owns a handler (so that it goes when the app unmounts) is the
 // tracker's business, not the bus's.
 
-/** fire dispatches mfshell:TYPE on window, the one way the shell tells the page something. */
-export const fire = (type: string, detail: object) =>
+/**
+ * fire dispatches mfshell:TYPE on window, the one way the shell tells the
+ * page something. What happens to an app (mounted, error, unmounted) also
+ * goes to the server as a beacon, for its per-version metrics.
+ */
+export const fire = (type: string, detail: any) => {
   dispatchEvent(new CustomEvent("mfshell:" + type, { detail, bubbles: true }));
+  detail.app && navigator.sendBeacon("/_mfshell/beacon", JSON.stringify({ ...detail, outcome: type, error: void 0 }));
+};
 
 type Handler = (...a: any[]) => void;
 

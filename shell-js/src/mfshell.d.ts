@@ -91,6 +91,8 @@ export interface AppEventDetail {
   error?: unknown;
   /** On mfshell:unmounted: what teardown held for the app just before releasing it. */
   cleaned?: Resources;
+  /** On mfshell:mounted: milliseconds from the start of the mount (loading included) to mounted. */
+  ms?: number;
 }
 
 declare global {
