@@ -16,7 +16,8 @@ FUZZ_TARGETS := \
 	./cdn:FuzzPublishPath \
 	./cdn:FuzzScopeCSS \
 	./server:FuzzIfMatch \
-	./server:FuzzBeacon
+	./server:FuzzBeacon \
+	./internal/override:FuzzVerify
 
 .PHONY: all build run test fmt-check vet rules test-go fuzz bench clean \
 	node-deps chromium typecheck e2e screenshots s3-server

@@ -65,13 +65,14 @@ type pageData struct {
 	preload   string // URL of the routed module's entry, or ""
 	preloadSR string
 	styles    []string // URLs of the routed app's stylesheets, as the runtime fetches them
+	badge     string   // HTML shown at the top of the body, or ""
 	script    string   // the runtime's URL
 	scriptSRI string
 	nav       []route
 }
 
 // renderPages renders the shell pages of a revision.
-func (s *Server) renderPages(m *manifests.Manifest, publicJSON []byte) (*pages, error) {
+func (s *Server) renderPages(m *manifests.Manifest, publicJSON []byte, badge string) (*pages, error) {
 	ps := &pages{byApp: map[string]*page{}}
 	var nav []route
 	im := map[string]map[string]string{"integrity": {}}
@@ -101,6 +102,7 @@ func (s *Server) renderPages(m *manifests.Manifest, publicJSON []byte) (*pages, 
 		script:    "/_mfshell/" + s.runtime.Script.Name,
 		scriptSRI: s.runtime.Integrity,
 		nav:       nav,
+		badge:     badge,
 	}
 	for _, r := range ps.routes {
 		d := base
@@ -167,7 +169,9 @@ func renderPage(d pageData) (*page, error) {
 	}
 	fmt.Fprintf(&b, `<script type="application/json" id="mfshell-manifest">%s</script>`, d.manifest)
 	fmt.Fprintf(&b, `<script type="module" src="%s" integrity="%s" nonce="%s"></script>`, esc(d.script), esc(d.scriptSRI), noncePlaceholder)
-	b.WriteString(`</head><body><nav id="mfshell-nav" aria-label="Apps">`)
+	b.WriteString(`</head><body>`)
+	b.WriteString(d.badge)
+	b.WriteString(`<nav id="mfshell-nav" aria-label="Apps">`)
 	for _, r := range d.nav {
 		fmt.Fprintf(&b, `<a href="%s">%s</a>`, esc(r.prefix), esc(r.app))
 	}
@@ -193,7 +197,16 @@ func renderPage(d pageData) (*page, error) {
 // handlePage serves the shell page for any path that no other route takes:
 // the routed app's page, or the not-found page with status 404.
 func (s *Server) handlePage(w http.ResponseWriter, r *http.Request) {
-	pages := s.snap.Load().forBucket(pageBucket(w, r)).pages
+	sn, bucket := s.snap.Load(), pageBucket(w, r)
+	v := sn.forBucket(bucket)
+	if c := s.pageOverride(w, r); c != nil {
+		if ov, err := s.overridden(sn, bucket, c); err == nil {
+			v = ov
+		} else {
+			s.Logger.Error("override", "err", err)
+		}
+	}
+	pages := v.pages
 	p, status := pages.notFound, http.StatusNotFound
 	if app, ok := pages.match(r.URL.Path); ok {
 		p, status = pages.byApp[app], http.StatusOK

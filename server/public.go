@@ -123,6 +123,11 @@ func resolve(m *manifests.Manifest, bucket int) *manifests.Manifest {
 // newVariant encodes the public manifest and the pages of m, a manifest
 // already resolved for some buckets.
 func (s *Server) newVariant(m *manifests.Manifest, etag string) (*variant, error) {
+	return s.newVariantBadge(m, etag, "")
+}
+
+// newVariantBadge is newVariant with badge, HTML, at the top of every page.
+func (s *Server) newVariantBadge(m *manifests.Manifest, etag, badge string) (*variant, error) {
 	pub := publicManifest{Schema: m.Schema, Revision: m.Revision, CDN: s.CDNURL, Apps: make(map[string]publicApp, len(m.Apps))}
 	for name, a := range m.Apps {
 		pub.Apps[name] = publicApp{
@@ -138,7 +143,7 @@ func (s *Server) newVariant(m *manifests.Manifest, etag string) (*variant, error
 	zw, _ := gzip.NewWriterLevel(&gz, gzip.BestCompression) // the level is valid
 	zw.Write(data)
 	zw.Close()
-	pages, err := s.renderPages(m, data)
+	pages, err := s.renderPages(m, data, badge)
 	if err != nil {
 		return nil, err
 	}
@@ -197,6 +202,15 @@ func (s *Server) serveManifest(w http.ResponseWriter, r *http.Request) int {
 	snap := sn.variants[0]
 	if len(sn.variants) > 1 {
 		snap = sn.forBucket(bucketOf(r))
+	}
+	if s.Overrides != nil && len(r.Header["Cookie"]) > 0 {
+		if c := s.cookieOverride(r); c != nil {
+			if v, err := s.overridden(sn, bucketOf(r), c); err == nil {
+				snap = v
+			} else {
+				s.Logger.Error("override", "err", err)
+			}
+		}
 	}
 	h := w.Header()
 	h["Cache-Control"] = hdrNoCache

@@ -27,6 +27,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/mfshell/mfshell/cdn"
+	"github.com/mfshell/mfshell/internal/override"
 	"github.com/mfshell/mfshell/manifests"
 	shelljs "github.com/mfshell/mfshell/shell-js"
 )
@@ -61,8 +62,10 @@ type Server struct {
 	// other replicas or processes; 0 turns polling off (a server that is
 	// the store's only writer learns of its own writes without it).
 	Poll time.Duration
-	// Now is the clock recorded in revisions.
+	// Now is the clock recorded in revisions and that overrides expire by.
 	Now func() time.Time
+	// Overrides signs and checks override tokens; nil turns overrides off.
+	Overrides *override.Signer
 
 	metrics *metrics
 	// The manifest and the runtime are served ahead of the router.
@@ -232,6 +235,7 @@ func (s *Server) routes() *mux.Router {
 	apiHandle("/history", "api.history", s.handleHistory, "GET")
 	apiHandle("/history/{revision}", "api.revision", s.handleRevision, "GET")
 	apiHandle("/rollback", "api.rollback", s.handleRollback, "POST")
+	apiHandle("/overrides", "api.overrides", s.handleCreateOverride, "POST")
 	api.NotFoundHandler = s.handle(func(w http.ResponseWriter, r *http.Request) error {
 		return errorf(http.StatusNotFound, "no such API endpoint: "+r.Method+" "+r.URL.Path)
 	})

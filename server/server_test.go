@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/mfshell/mfshell/cdn"
+	"github.com/mfshell/mfshell/internal/override"
 	"github.com/mfshell/mfshell/internal/tokens"
 	"github.com/mfshell/mfshell/manifests"
 )
@@ -62,6 +63,7 @@ func newTestServer(t testing.TB) *testServer {
 	}
 	s := NewServer(store, bundles, tf)
 	s.Logger = logger
+	s.Overrides, _ = override.NewSigner(bytes.Repeat([]byte("k"), 32)) // 32 bytes: no error
 	s.AccessLog = false
 	if err := s.Load(ctx); err != nil {
 		t.Fatal(err)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/mfshell/mfshell/manifests"
 )
@@ -126,5 +127,50 @@ func patchApp(ctx context.Context, e *env, af *apiFlags, cmd, app string, body m
 		return nil
 	}
 	fmt.Fprintf(e.stdout, "%s (revision %d)\n", res.Summary, res.Revision)
+	return nil
+}
+
+// runOverride prints a link that makes the browser that opens it run
+// other versions of some apps, for a while.
+func runOverride(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "override", "APP VERSION [APP VERSION ...] [--ttl 2h] [flags]")
+	af := addAPIFlags(fs, e)
+	ttl := fs.Duration("ttl", time.Hour, "how long the link works, at most 24h")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) == 0 || len(pos)%2 != 0 {
+		return usageError("override: want APP VERSION pairs, such as: mfshell override catalog 1.5.0-rc1")
+	}
+	apps := map[string]string{}
+	for i := 0; i < len(pos); i += 2 {
+		if err := manifests.CheckName(pos[i]); err != nil {
+			return usageError(fmt.Sprintf("override: app %q: %v", pos[i], err))
+		}
+		if err := manifests.CheckVersion(pos[i+1]); err != nil {
+			return usageError(fmt.Sprintf("override: version %q: %v", pos[i+1], err))
+		}
+		apps[pos[i]] = pos[i+1]
+	}
+	if *ttl <= 0 || *ttl > 24*time.Hour {
+		return usageError(fmt.Sprintf("override: --ttl %v: want more than 0 and at most 24h", *ttl))
+	}
+	c, err := af.client(e)
+	if err != nil {
+		return err
+	}
+	_, data, err := c.do(ctx, http.MethodPost, "/api/v1/overrides", map[string]any{"apps": apps, "ttl": ttl.String()}, nil)
+	if err != nil {
+		return fmt.Errorf("override: %w", err)
+	}
+	if af.json {
+		return printJSON(e.stdout, data)
+	}
+	var res struct{ URL, Expires string }
+	if err := c.decode(data, &res); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "%s%s\nopen it in the browser that should run these versions; it works until %s\n", c.base, res.URL, res.Expires)
 	return nil
 }

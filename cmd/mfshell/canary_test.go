@@ -2,7 +2,9 @@ package main
 
 import (
 	"encoding/json"
+	"io"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/mfshell/mfshell/manifests"
@@ -122,4 +124,34 @@ func TestCanaryCommands(t *testing.T) {
 			stdout: []string{"looks good", "grid broken on Safari", "try the new grid"},
 		},
 	})
+}
+
+// TestOverrideCommand prints a link with the CLI and opens it as a browser
+// would: that browser runs the other version, with a badge.
+func TestOverrideCommand(t *testing.T) {
+	url, _, token := startServer(t)
+	admin := map[string]string{"MFSHELL_SERVER": url, "MFSHELL_TOKEN": token}
+	var link string
+	runScript(t, admin, []step{
+		{name: "odd arguments", args: []string{"override", "catalog"}, code: 2, errLine: "want APP VERSION pairs"},
+		{name: "ttl over a day", args: []string{"override", "catalog", "1.1.0", "--ttl", "25h"}, code: 2, errLine: "at most 24h"},
+		{name: "unpublished", args: []string{"override", "catalog", "7.0.0"}, code: 1, errLine: "not published"},
+		{
+			name:   "link",
+			args:   []string{"override", "catalog", "1.1.0", "--ttl", "2h"},
+			stdout: []string{url + "/?mfshell-override=", "it works until"},
+			check: func(t *testing.T, r result) {
+				link, _, _ = strings.Cut(r.stdout, "\n")
+			},
+		},
+	})
+	res, err := http.Get(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	if !strings.Contains(string(body), "Override: catalog 1.1.0") || !strings.Contains(string(body), "/cdn/catalog/1.1.0/") {
+		t.Fatalf("the page of the link: %s", body)
+	}
 }

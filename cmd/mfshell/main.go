@@ -52,6 +52,7 @@ func commands() []command {
 		{"canary", "APP VERSION --percent N", "give VERSION of APP to N% of browsers, each kept in its bucket", runCanary},
 		{"promote", "APP", "release APP's canary version to everyone", runPromote},
 		{"abort", "APP", "end APP's canary: everyone gets the live version", runAbort},
+		{"override", "APP VERSION [--ttl 2h]", "print a link that makes one browser run VERSION of APP", runOverride},
 		{"rollback", "REVISION", "make a new revision with the apps of an old one", runRollback},
 		{"history", "[--app APP] [--limit N]", "list revisions, newest first", runHistory},
 		{"apps", "", "list apps with their live versions", runApps},

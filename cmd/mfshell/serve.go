@@ -12,6 +12,7 @@ import (
 
 	"github.com/mfshell/mfshell/cdn"
 	"github.com/mfshell/mfshell/demo"
+	"github.com/mfshell/mfshell/internal/override"
 	"github.com/mfshell/mfshell/internal/tokens"
 	"github.com/mfshell/mfshell/manifests"
 	"github.com/mfshell/mfshell/server"
@@ -27,6 +28,7 @@ type serveConfig struct {
 	cdnURL     string
 	tokens     string
 	s3Endpoint string
+	secretFile string
 	poll       time.Duration
 	demo       bool
 	accessLog  bool
@@ -45,6 +47,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	str(&c.cdnURL, "cdn-url", "/cdn/", "public base URL of bundles, as browsers load them; this server is also the origin for /cdn/ (MFSHELL_CDN_URL)")
 	str(&c.tokens, "tokens", "", "tokens file (default DATA/tokens.json, made with one admin token on first run) (MFSHELL_TOKENS)")
 	str(&c.s3Endpoint, "s3-endpoint", "", "endpoint of an S3-compatible server (MFSHELL_S3_ENDPOINT)")
+	str(&c.secretFile, "secret-file", "", "key that signs override links, shared by replicas (default DATA/override.key, made on first run) (MFSHELL_SECRET_FILE)")
 	str(&c.logFormat, "log-format", "text", "log format: text or json (MFSHELL_LOG_FORMAT)")
 	str(&c.logLevel, "log-level", "info", "log level: debug, info, warn or error (MFSHELL_LOG_LEVEL)")
 	poll, err := time.ParseDuration(envDefault(e, "poll", "1s"))
@@ -116,7 +119,21 @@ func serve(ctx context.Context, e *env, c serveConfig) error {
 		}
 	}
 
+	secretPath, create := c.secretFile, c.secretFile == ""
+	if create {
+		secretPath = filepath.Join(c.data, "override.key")
+	}
+	key, err := override.LoadKey(secretPath, create)
+	if err != nil {
+		return err
+	}
+	signer, err := override.NewSigner(key)
+	if err != nil {
+		return fmt.Errorf("%s: %w", secretPath, err)
+	}
+
 	s := server.NewServer(store, bundles, tokenFile)
+	s.Overrides = signer
 	s.Addr = c.addr
 	s.CDNURL = c.cdnURL
 	s.Logger = logger
