@@ -102,6 +102,7 @@ func (s *Server) handleBeacon(w http.ResponseWriter, r *http.Request) {
 		if b.Outcome == "mounted" && b.MS != nil {
 			m.seconds.WithLabelValues(b.App, b.Version).Observe(*b.MS / 1000)
 		}
+		s.watch(b.App, b.Version, b.Outcome)
 	}
 	w.WriteHeader(http.StatusNoContent)
 }

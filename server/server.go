@@ -85,6 +85,9 @@ type Server struct {
 	// the retries for writers in other processes or replicas.
 	writeMu sync.Mutex
 
+	// guard counts mount outcomes and aborts failing canaries.
+	guard guard
+
 	// snapMu serializes changes of snap; readers load snap without it.
 	snapMu sync.Mutex
 	snap   atomic.Pointer[snapshot]
