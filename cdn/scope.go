@@ -953,6 +953,13 @@ func (s *scoper) writeComb(comb byte) {
 		s.space()
 	case '|':
 		s.out = append(s.out, "||"...)
+	case '>':
+		// After the type selector "--", a ">" would make "-->", which
+		// the tokenizer reads as the end of an HTML comment.
+		if bytes.HasSuffix(s.out, []byte("--")) {
+			s.out = append(s.out, ' ')
+		}
+		s.out = append(s.out, comb)
 	default:
 		s.out = append(s.out, comb)
 	}

@@ -308,6 +308,7 @@ func FuzzScopeCSS(f *testing.F) {
 		".x\\31/**/ .y{} :host(.x\\31) p{}",
 		".a{--x:{a:b}} @foo{.b{}} @bar{c:d}",
 		"@--doCument {0} @-moz-document url-prefix(){.a{}}",
+		"-- >A{}",
 		".a{", "}", "/*", "'", "url(", ".a{x:\\75rl({)})}", "\\\n",
 	} {
 		f.Add([]byte(s))
