@@ -164,7 +164,7 @@ func (s *Server) overridden(sn *snapshot, bucket int, c *override.Claims) (*vari
 	slices.Sort(names)
 	sum := sha256.Sum256([]byte(strings.Join(names, ",")))
 	tag := `"` + strconv.FormatInt(sn.revision, 10) + "-o" + base64.RawURLEncoding.EncodeToString(sum[:9]) + `"`
-	return s.newVariantBadge(m, tag, overrideBadge(names))
+	return s.newVariantBadge(m, tag, overrideBadge(names), sn.fallbacksOf(sn.record.Manifest))
 }
 
 // overrideBadge is the notice a page under an override shows, with a form

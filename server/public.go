@@ -33,6 +33,18 @@ type publicApp struct {
 	Isolation string            `json:"isolation"`
 	Template  string            `json:"template,omitempty"`
 	Integrity map[string]string `json:"integrity"`
+	// Fallback is the version to mount when this one fails in the
+	// browser: the previous live version (the live one, for a browser on
+	// a canary or an override).
+	Fallback *publicFallback `json:"fallback,omitempty"`
+}
+
+// publicFallback is a known-good version of an app and its files.
+type publicFallback struct {
+	Version   string            `json:"version"`
+	Entry     string            `json:"entry,omitempty"`
+	Styles    []string          `json:"styles"`
+	Integrity map[string]string `json:"integrity"`
 }
 
 // snapshot is one revision as browsers see it: its public manifest and
@@ -50,6 +62,8 @@ type snapshot struct {
 	// last): variants[len(cuts)] is the stable one, no canary.
 	cuts     []int
 	variants []*variant
+	// fallbacks are the previous live versions of the apps that have one.
+	fallbacks map[string]manifests.App
 }
 
 // variant is the public manifest and pages of a revision for a range of
@@ -80,7 +94,7 @@ func (sn *snapshot) forBucket(bucket int) *variant {
 // shell pages, for each range of buckets.
 func (s *Server) newSnapshot(rec *manifests.Record) (*snapshot, error) {
 	m := rec.Manifest
-	sn := &snapshot{revision: m.Revision, record: rec}
+	sn := &snapshot{revision: m.Revision, record: rec, fallbacks: s.fallbacksFor(rec)}
 	for _, a := range m.Apps {
 		if a.Canary != nil && !slices.Contains(sn.cuts, a.Canary.Percent) {
 			sn.cuts = append(sn.cuts, a.Canary.Percent)
@@ -96,7 +110,7 @@ func (s *Server) newSnapshot(rec *manifests.Record) (*snapshot, error) {
 		if len(sn.cuts) > 0 {
 			tag += "-" + strconv.Itoa(i)
 		}
-		v, err := s.newVariant(resolve(m, bucket), `"`+tag+`"`)
+		v, err := s.newVariantBadge(resolve(m, bucket), `"`+tag+`"`, "", sn.fallbacksOf(m))
 		if err != nil {
 			return nil, err
 		}
@@ -120,19 +134,16 @@ func resolve(m *manifests.Manifest, bucket int) *manifests.Manifest {
 	return &out
 }
 
-// newVariant encodes the public manifest and the pages of m, a manifest
-// already resolved for some buckets.
-func (s *Server) newVariant(m *manifests.Manifest, etag string) (*variant, error) {
-	return s.newVariantBadge(m, etag, "")
-}
-
-// newVariantBadge is newVariant with badge, HTML, at the top of every page.
-func (s *Server) newVariantBadge(m *manifests.Manifest, etag, badge string) (*variant, error) {
+// newVariantBadge encodes the public manifest and the pages of m, a
+// manifest already resolved for some browsers, with badge (HTML, or "") at
+// the top of every page; fallback gives each app's fallback for them.
+func (s *Server) newVariantBadge(m *manifests.Manifest, etag, badge string, fallback func(name string, a manifests.App) *publicFallback) (*variant, error) {
 	pub := publicManifest{Schema: m.Schema, Revision: m.Revision, CDN: s.CDNURL, Apps: make(map[string]publicApp, len(m.Apps))}
 	for name, a := range m.Apps {
 		pub.Apps[name] = publicApp{
 			Version: a.Version, Route: a.Route, Entry: a.Entry, Styles: a.Styles, Format: a.Format,
 			Isolation: a.Isolation, Template: a.Template, Integrity: a.Integrity,
+			Fallback: fallback(name, a),
 		}
 	}
 	data, err := json.Marshal(pub)
