@@ -309,6 +309,8 @@ func FuzzScopeCSS(f *testing.F) {
 		".a{--x:{a:b}} @foo{.b{}} @bar{c:d}",
 		"@--doCument {0} @-moz-document url-prefix(){.a{}}",
 		"-- >A{}",
+		"@A{A(0{0}00)}",
+		"@sC\\ope{0{}}",
 		".a{", "}", "/*", "'", "url(", ".a{x:\\75rl({)})}", "\\\n",
 	} {
 		f.Add([]byte(s))
@@ -453,7 +455,7 @@ func checkScopedOutput(tb testing.TB, out []byte, element string) {
 				i = e
 				continue
 			}
-			name := strings.ToLower(toks[i].data[1:])
+			name := identValue([]byte(toks[i].data[1:])) // escapes decoded, as browsers compare names
 			if len(name) > 1 && name[0] == '-' && name[1] != '-' { // -webkit-x, not --x
 				if k := strings.Index(name[1:], "-"); k >= 0 {
 					name = name[k+2:]
@@ -475,9 +477,11 @@ func checkScopedOutput(tb testing.TB, out []byte, element string) {
 				"font-palette-values", "view-transition", "position-try", "color-profile", "viewport",
 				"function", "charset", "import", "namespace":
 			default:
-				for k := j + 1; k < e-1; k++ {
+				// An unknown at-rule holding rules: a {} block at its top,
+				// not one inside a function or parentheses.
+				for k := j + 1; k < e-1; k = groupEnd(k) {
 					if toks[k].tt == css.LeftBraceToken {
-						walk(j+1, e-1) // an unknown at-rule holding rules
+						walk(j+1, e-1)
 						break
 					}
 				}
