@@ -455,7 +455,7 @@ func checkScopedOutput(tb testing.TB, out []byte, element string) {
 				i = e
 				continue
 			}
-			name := identValue([]byte(toks[i].data[1:])) // escapes decoded, as browsers compare names
+			name := identValue([]byte(toks[i].data[1:]))           // escapes decoded, as browsers compare names
 			if len(name) > 1 && name[0] == '-' && name[1] != '-' { // -webkit-x, not --x
 				if k := strings.Index(name[1:], "-"); k >= 0 {
 					name = name[k+2:]
