@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"html"
+	"maps"
 	"net/http"
 	"slices"
 	"strconv"
@@ -53,13 +54,7 @@ func (s *Server) handleCreateOverride(w http.ResponseWriter, r *http.Request) er
 	id := identity(r)
 	m := s.snap.Load().record.Manifest
 	claims := override.Claims{Apps: map[string]override.App{}, By: id.Name, Expires: s.Now().Add(ttl).Unix()}
-	for _, app := range slices.Sorted(func(yield func(string) bool) {
-		for k := range req.Apps {
-			if !yield(k) {
-				return
-			}
-		}
-	}) {
+	for _, app := range slices.Sorted(maps.Keys(req.Apps)) {
 		version := req.Apps[app]
 		if !id.Allowed(app) {
 			return errorf(http.StatusForbidden, fmt.Sprintf("token %q may not override %q", id.Name, app))
@@ -101,14 +96,17 @@ func (s *Server) pageOverride(w http.ResponseWriter, r *http.Request) *override.
 	if s.Overrides == nil {
 		return nil
 	}
-	tok := ""
-	fromQuery := r.URL.RawQuery != "" && r.URL.Query().Has(overrideParam)
-	if fromQuery {
-		tok = r.URL.Query().Get(overrideParam)
-	} else if c, err := r.Cookie(overrideCookie); err == nil {
+	tok, fromQuery := "", false
+	if r.URL.RawQuery != "" {
+		q := r.URL.Query()
+		tok, fromQuery = q.Get(overrideParam), q.Has(overrideParam)
+	}
+	if !fromQuery {
+		c, err := r.Cookie(overrideCookie)
+		if err != nil {
+			return nil
+		}
 		tok = c.Value
-	} else {
-		return nil
 	}
 	if tok != "clear" {
 		if c, err := s.Overrides.Verify(tok, s.Now()); err == nil {
@@ -125,7 +123,7 @@ func (s *Server) pageOverride(w http.ResponseWriter, r *http.Request) *override.
 // cookieOverride returns the override of a request's cookie, if it
 // verifies (the public manifest: cookies only, none set).
 func (s *Server) cookieOverride(r *http.Request) *override.Claims {
-	if s.Overrides == nil {
+	if s.Overrides == nil || !hasCookie(r, overrideCookie) {
 		return nil
 	}
 	c, err := r.Cookie(overrideCookie)
@@ -164,7 +162,7 @@ func (s *Server) overridden(sn *snapshot, bucket int, c *override.Claims) (*vari
 	slices.Sort(names)
 	sum := sha256.Sum256([]byte(strings.Join(names, ",")))
 	tag := `"` + strconv.FormatInt(sn.revision, 10) + "-o" + base64.RawURLEncoding.EncodeToString(sum[:9]) + `"`
-	return s.newVariantBadge(m, tag, overrideBadge(names), sn.fallbacksOf(sn.record.Manifest))
+	return s.newVariant(m, tag, overrideBadge(names), sn.fallbacksOf(sn.record.Manifest))
 }
 
 // overrideBadge is the notice a page under an override shows, with a form
@@ -174,4 +172,16 @@ func overrideBadge(names []string) string {
 	return `<form id="mfshell-override" role="status" method="get" style="position:fixed;bottom:.75rem;right:.75rem;z-index:2147483647;margin:0;padding:.4rem .6rem;background:#fff3bf;color:#1d2330;border:1px solid #e0a800;border-radius:.4rem;font:13px/1.4 system-ui,sans-serif">` +
 		`Override: ` + html.EscapeString(strings.Join(names, ", ")) +
 		` <button name="` + overrideParam + `" value="clear">Clear</button></form>`
+}
+
+// hasCookie reports whether r may carry the cookie name, without parsing
+// its cookies: every browser sends its bucket cookie with each manifest
+// request, and few an override.
+func hasCookie(r *http.Request, name string) bool {
+	for _, h := range r.Header["Cookie"] {
+		if strings.Contains(h, name+"=") {
+			return true
+		}
+	}
+	return false
 }

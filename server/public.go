@@ -110,7 +110,7 @@ func (s *Server) newSnapshot(rec *manifests.Record) (*snapshot, error) {
 		if len(sn.cuts) > 0 {
 			tag += "-" + strconv.Itoa(i)
 		}
-		v, err := s.newVariantBadge(resolve(m, bucket), `"`+tag+`"`, "", sn.fallbacksOf(m))
+		v, err := s.newVariant(resolve(m, bucket), `"`+tag+`"`, "", sn.fallbacksOf(m))
 		if err != nil {
 			return nil, err
 		}
@@ -134,10 +134,10 @@ func resolve(m *manifests.Manifest, bucket int) *manifests.Manifest {
 	return &out
 }
 
-// newVariantBadge encodes the public manifest and the pages of m, a
+// newVariant encodes the public manifest and the pages of m, a
 // manifest already resolved for some browsers, with badge (HTML, or "") at
 // the top of every page; fallback gives each app's fallback for them.
-func (s *Server) newVariantBadge(m *manifests.Manifest, etag, badge string, fallback func(name string, a manifests.App) *publicFallback) (*variant, error) {
+func (s *Server) newVariant(m *manifests.Manifest, etag, badge string, fallback func(name string, a manifests.App) *publicFallback) (*variant, error) {
 	pub := publicManifest{Schema: m.Schema, Revision: m.Revision, CDN: s.CDNURL, Apps: make(map[string]publicApp, len(m.Apps))}
 	for name, a := range m.Apps {
 		pub.Apps[name] = publicApp{
@@ -214,7 +214,7 @@ func (s *Server) serveManifest(w http.ResponseWriter, r *http.Request) int {
 	if len(sn.variants) > 1 {
 		snap = sn.forBucket(bucketOf(r))
 	}
-	if s.Overrides != nil && len(r.Header["Cookie"]) > 0 {
+	if s.Overrides != nil {
 		if c := s.cookieOverride(r); c != nil {
 			if v, err := s.overridden(sn, bucketOf(r), c); err == nil {
 				snap = v

@@ -27,11 +27,8 @@ func runCanary(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	app, version := pos[0], pos[1]
-	if err := manifests.CheckName(app); err != nil {
-		return usageError(fmt.Sprintf("canary: app %q: %v", app, err))
-	}
-	if err := manifests.CheckVersion(version); err != nil {
-		return usageError(fmt.Sprintf("canary: version %q: %v", version, err))
+	if err := checkAppVersion("canary", app, version); err != nil {
+		return err
 	}
 	if *percent < 1 || *percent > 99 {
 		return usageError(fmt.Sprintf("canary: --percent %d: want 1 to 99 (promote gives everyone the version, abort gives it to no one)", *percent))
@@ -56,8 +53,8 @@ func runPromote(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	app := pos[0]
-	if err := manifests.CheckName(app); err != nil {
-		return usageError(fmt.Sprintf("promote: app %q: %v", app, err))
+	if err := checkAppVersion("promote", app); err != nil {
+		return err
 	}
 	c, err := af.client(e)
 	if err != nil {
@@ -95,8 +92,8 @@ func runAbort(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	app := pos[0]
-	if err := manifests.CheckName(app); err != nil {
-		return usageError(fmt.Sprintf("abort: app %q: %v", app, err))
+	if err := checkAppVersion("abort", app); err != nil {
+		return err
 	}
 	return patchApp(ctx, e, af, "abort", app, map[string]any{"canary": nil}, *reason, "")
 }
@@ -145,11 +142,8 @@ func runOverride(ctx context.Context, e *env, args []string) error {
 	}
 	apps := map[string]string{}
 	for i := 0; i < len(pos); i += 2 {
-		if err := manifests.CheckName(pos[i]); err != nil {
-			return usageError(fmt.Sprintf("override: app %q: %v", pos[i], err))
-		}
-		if err := manifests.CheckVersion(pos[i+1]); err != nil {
-			return usageError(fmt.Sprintf("override: version %q: %v", pos[i+1], err))
+		if err := checkAppVersion("override", pos[i], pos[i+1]); err != nil {
+			return err
 		}
 		apps[pos[i]] = pos[i+1]
 	}

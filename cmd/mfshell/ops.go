@@ -39,11 +39,8 @@ func runRelease(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	app, version := pos[0], pos[1]
-	if err := manifests.CheckName(app); err != nil {
-		return usageError(fmt.Sprintf("release: app %q: %v", app, err))
-	}
-	if err := manifests.CheckVersion(version); err != nil {
-		return usageError(fmt.Sprintf("release: version %q: %v", version, err))
+	if err := checkAppVersion("release", app, version); err != nil {
+		return err
 	}
 	h, err := writeHeaders(*reason, *ifMatch)
 	if err != nil {
@@ -359,4 +356,18 @@ func routeText(route string) string {
 		return "not routed"
 	}
 	return fmt.Sprintf("route %q", route)
+}
+
+// checkAppVersion checks an APP argument of cmd and, if given, a VERSION,
+// with a usage error that names them.
+func checkAppVersion(cmd, app string, version ...string) error {
+	if err := manifests.CheckName(app); err != nil {
+		return usageError(fmt.Sprintf("%s: app %q: %v", cmd, app, err))
+	}
+	for _, v := range version {
+		if err := manifests.CheckVersion(v); err != nil {
+			return usageError(fmt.Sprintf("%s: version %q: %v", cmd, v, err))
+		}
+	}
+	return nil
 }
