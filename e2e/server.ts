@@ -27,6 +27,9 @@ export interface APIResult {
   body: any;
 }
 
+/** uniqueVersion returns a version name, starting with kind, that no earlier run used. */
+export const uniqueVersion = (kind: string) => `${kind}-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
+
 export class Server {
   /** url is the server's base URL, without a trailing slash. */
   declare url: string;
@@ -179,6 +182,13 @@ export class Server {
   /** reset rolls the manifest back to the baseline revision. */
   async reset() {
     await this.api("POST", "/api/v1/rollback", { revision: this.baseline });
+  }
+
+  /** metric returns the value of one series of the server's /metrics, such as `mfshell_app_mounts_total{app="x",outcome="mounted",version="1"}`, or 0. */
+  async metric(series: string): Promise<number> {
+    const text = await (await fetch(this.url + "/metrics")).text();
+    const line = text.split("\n").find((l) => l.startsWith(series + " "));
+    return line ? Number(line.slice(series.length + 1)) : 0;
   }
 
   /** serverLog is what the server printed, for failure messages. */

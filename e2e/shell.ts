@@ -11,10 +11,10 @@ import type { Server } from "./server";
 
 /** ShellEvent is one mfshell:* event as the page recorded it. */
 export interface ShellEvent {
-  type: "mounted" | "unmounted" | "error" | "manifest";
+  type: "mounted" | "fallback" | "unmounted" | "error" | "manifest";
   app?: string;
   version?: string;
-  /** the error's message, for mfshell:error */
+  /** the error's message, for mfshell:error and mfshell:fallback */
   error?: string;
   /** whether detail.error was an Error object */
   errorIsError?: boolean;
@@ -33,7 +33,7 @@ declare global {
 function recorder() {
   const events: ShellEvent[] = [];
   window.__e2e = { events };
-  for (const type of ["mounted", "unmounted", "error", "manifest"] as const)
+  for (const type of ["mounted", "fallback", "unmounted", "error", "manifest"] as const)
     window.addEventListener("mfshell:" + type, (e) => {
       const d = (e as CustomEvent).detail ?? {};
       const err = d.error;
@@ -140,7 +140,8 @@ export class Shell {
   async expectOnlyMounted(app: string) {
     const held = new Map<string, number>();
     for (const e of await this.events())
-      if (e.type == "mounted" || e.type == "unmounted") held.set(e.app!, (held.get(e.app!) ?? 0) + (e.type == "mounted" ? 1 : -1));
+      if (e.type == "mounted" || e.type == "fallback" || e.type == "unmounted")
+        held.set(e.app!, (held.get(e.app!) ?? 0) + (e.type == "unmounted" ? -1 : 1));
     expect(Object.fromEntries([...held].filter(([, n]) => n != 0))).toEqual({ [app]: 1 });
     await expect(this.stage.locator(":scope > *")).toHaveCount(1);
     await expect(this.stage.locator(":scope > " + app + "-app")).toHaveCount(1);

@@ -127,9 +127,12 @@ func (b *beacon) valid() bool {
 	return b.App != "" && b.Version != ""
 }
 
-// knownVersion reports whether the served manifest has app at version,
-// live or as its canary.
+// knownVersion reports whether the served manifest has app at version:
+// live, as its canary, or as its fallback (which browsers mount when the
+// live version fails, and later unmount).
 func (s *Server) knownVersion(app, version string) bool {
-	a, ok := s.snap.Load().record.Manifest.Apps[app]
-	return ok && (a.Version == version || a.Canary != nil && a.Canary.Version == version)
+	sn := s.snap.Load()
+	a, ok := sn.record.Manifest.Apps[app]
+	f, hasFallback := sn.fallbacks[app]
+	return ok && (a.Version == version || a.Canary != nil && a.Canary.Version == version || hasFallback && f.Version == version)
 }

@@ -86,3 +86,40 @@ func FuzzBeacon(f *testing.F) {
 		}
 	})
 }
+
+// TestBeaconsOfFallbacks checks that a browser's reports about an app's
+// fallback version, which it mounts when the live one fails, are counted:
+// the fallback outcome against the live version that failed, the unmount
+// of the fallback against the fallback's own version.
+func TestBeaconsOfFallbacks(t *testing.T) {
+	ts := newTestServer(t)
+	for _, v := range []string{"1.0.0", "2.0.0"} {
+		ts.publish(t, "catalog", v)
+	}
+	if res := ts.do(t, "PUT", "/api/v1/apps/catalog", adminToken, `{"version":"1.0.0","route":"/catalog"}`); res.status != http.StatusCreated {
+		t.Fatalf("PUT: %d %s", res.status, res.body)
+	}
+	if res := ts.do(t, "PATCH", "/api/v1/apps/catalog", adminToken, `{"version":"2.0.0"}`); res.status != http.StatusOK {
+		t.Fatalf("PATCH: %d %s", res.status, res.body)
+	}
+	for _, body := range []string{
+		`{"app":"catalog","version":"2.0.0","outcome":"fallback","ms":80}`,
+		`{"app":"catalog","version":"1.0.0","outcome":"unmounted","cleaned":{"listeners":2}}`,
+	} {
+		if res := ts.do(t, "POST", "/_mfshell/beacon", "", body, "Content-Type", "text/plain"); res.status != http.StatusNoContent {
+			t.Fatalf("%s: %d %s", body, res.status, res.body)
+		}
+	}
+	metrics := string(ts.do(t, "GET", "/metrics", "", "").body)
+	for _, want := range []string{
+		`mfshell_app_mounts_total{app="catalog",outcome="fallback",version="2.0.0"} 1`,
+		`mfshell_app_cleaned_total{app="catalog",kind="listeners",version="1.0.0"} 2`,
+	} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+	if strings.Contains(metrics, `mfshell_beacons_dropped_total{reason="unknown"}`) {
+		t.Error("a beacon was dropped as unknown")
+	}
+}

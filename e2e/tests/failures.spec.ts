@@ -1,6 +1,8 @@
-// Failure of one app never breaks the shell: for each way a version can
+// Failure of one app never breaks the shell. For each way a version can
 // fail (its bundle 404s, fails its integrity check, throws on evaluation,
-// throws in mount, never finishes mounting) the app's own element shows an
+// throws in mount, never finishes mounting), the runtime mounts the app's
+// fallback, the previous live version, and says so with mfshell:fallback
+// and a beacon. When the fallback fails too, the app's own element shows an
 // error view with a Retry button, mfshell:error says which app and version
 // failed and why, the navigation and the other apps keep working, and Retry
 // after a fix mounts the app. The shell catches these errors: none may
@@ -8,7 +10,8 @@
 
 import fs from "node:fs";
 import { bundleDir } from "../fixtures/build";
-import type { Server } from "../server";
+import type { Manifest } from "../../shell-js/src/mfshell";
+import { uniqueVersion as unique, type Server } from "../server";
 import type { Shell } from "../shell";
 import { expect, test } from "../test";
 
@@ -17,13 +20,20 @@ import { expect, test } from "../test";
 // server's page does not set. Waits for a timed-out mount allow for it.
 const lifecycleTimeout = 5_000;
 
-// unique returns a version name no earlier run of this worker used.
-const unique = (kind: string) => `${kind}-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
+// publicManifest is the manifest a browser without cookies gets.
+async function publicManifest(server: Server): Promise<Manifest> {
+  return (await fetch(server.url + "/_mfshell/manifest.json")).json();
+}
 
-// failOn releases version, opens the home page, navigates to /broken and
-// checks what a failure must look like; it returns the mfshell:error event.
+
+// failOn releases version after another failing one, so that its
+// fallback fails too, opens the home page, navigates to /broken and checks
+// what a failure must look like; it returns the mfshell:error event.
 async function failOn(shell: Shell, server: Server, version: string, message: RegExp, timeout = 5_000) {
+  const before = version == "mount" ? "eval" : "mount";
+  await server.release("broken", before);
   await server.release("broken", version);
+  expect((await publicManifest(server)).apps.broken.fallback?.version).toBe(before);
   await shell.goto("/", "home");
   const failed = await shell.next("error", "broken", () => shell.nav.getByRole("link", { name: "broken", exact: true }).click(), timeout);
   expect(failed).toMatchObject({ type: "error", app: "broken", version });
@@ -33,7 +43,7 @@ async function failOn(shell: Shell, server: Server, version: string, message: Re
   await expect(view).toContainText(`broken ${version} failed`);
   await expect(view.getByRole("button", { name: "Retry" })).toBeVisible();
   await expect(shell.stage.locator(":scope > broken-app")).toHaveCount(1);
-  expect((await shell.events()).filter((e) => e.type == "mounted" && e.app == "broken")).toEqual([]);
+  expect((await shell.events()).filter((e) => (e.type == "mounted" || e.type == "fallback") && e.app == "broken")).toEqual([]);
   // The rest of the page works: the nav, another app, and back.
   await shell.clickNav("catalog");
   await expect(shell.app("catalog").getByRole("heading", { name: "Catalog" })).toBeVisible();
@@ -129,3 +139,30 @@ test("the failure fixtures are what they claim: the healthy version mounts", asy
   await expect(shell.app("broken").locator(".works")).toHaveText("broken app works: ok");
   expect(fs.existsSync(bundleDir("broken-404"))).toBe(true);
 });
+
+// The fallback: a live version that fails in the browser is replaced by the
+// previous live one, mounted in its place, reported to the page and to the
+// server; the user sees a working app, not an error view.
+for (const kind of ["404", "mount"] as const)
+  test(`a live version whose ${kind == "404" ? "bundle 404s" : "mount throws"} falls back to the previous version`, async ({ shell, server }) => {
+    const version = kind == "404" ? (await publish404(server)).version : "mount";
+    const fallbacks = `mfshell_app_mounts_total{app="broken",outcome="fallback",version="${version}"}`;
+    const before = await server.metric(fallbacks);
+    await server.release("broken", version);
+    expect((await publicManifest(server)).apps.broken.fallback?.version).toBe("ok");
+    await shell.goto("/", "home");
+    const fell = await shell.next(["mounted", "fallback", "error"], "broken", () => shell.nav.getByRole("link", { name: "broken", exact: true }).click());
+    // The event names the version that failed and why; the app that runs is the previous one.
+    expect(fell).toMatchObject({ type: "fallback", app: "broken", version });
+    expect(fell.error).toMatch(kind == "404" ? /./ : /e2e: broken in mount/);
+    await expect(shell.app("broken").locator(".works")).toHaveText("broken app works: ok");
+    await expect(shell.app("broken").getByRole("alert")).toHaveCount(0);
+    await shell.expectOnlyMounted("broken");
+    // The server counts it against the version that failed.
+    await expect.poll(() => server.metric(fallbacks)).toBe(before + 1);
+    // Leaving and coming back tries the live version again, and falls back again.
+    await shell.clickNav("react");
+    const again = await shell.next(["mounted", "fallback", "error"], "broken", () => shell.nav.getByRole("link", { name: "broken", exact: true }).click());
+    expect(again).toMatchObject({ type: "fallback", version });
+    await expect(shell.app("broken").locator(".works")).toHaveText("broken app works: ok");
+  });

@@ -148,18 +148,21 @@ export class App implements Owner {
     );
   }
 
-  private async mount(el: AppElement) {
-    const h = this.h, m = h.manifest, e = m.apps[this.name], v = e?.version, load = h.opts.loadTimeout, t0 = performance.now();
+  // mount mounts the live version in el; when that fails (f, its error),
+  // the app's fallback version instead, if it has one.
+  private async mount(el: AppElement, f?: unknown): Promise<void> {
+    const h = this.h, m = h.manifest, l = m.apps[this.name], e = f ? { ...l, ...l.fallback } : l, v = e?.version, load = h.opts.loadTimeout, t0 = performance.now();
     const iso = e?.isolation, shadow = iso != "scoped" && iso != "none", root = (this.root = renderRoot(el, shadow));
-    const detail = { app: this.name, version: v };
+    const detail = { app: this.name, version: l?.version };
     const props = (this.props = { name: this.name, version: v, domElement: root, mfshell: h.api, hydrate: root.childNodes.length > 0 });
     this.el = el;
     this.state = State.LOADING;
     this.sr = shadow ? (root.parentNode as ShadowRoot) : undefined;
     try {
       if (!e) throw Error("not in the manifest");
-      const pfx = (this.pfx = prefix(m, this.name, v)), res = this.res;
-      const sri = (f = "") => e.integrity[f] || (() => { throw Error("no integrity for " + f); })();
+      const pfx = (this.pfx = e.base ?? prefix(m, this.name, v)), res = this.res;
+      // "" checks nothing: only a --dev server gives it, for a dev server's files.
+      const sri = (f = "") => e.integrity[f] ?? (() => { throw Error("no integrity for " + f); })();
       let x = this.impl?.v == v ? this.impl : undefined;
       res.mark();
       if (!x) (res.g = new Map()), (res.k = []);
@@ -197,17 +200,20 @@ export class App implements Owner {
       await this.life(x.m);
       if (this.want != el) throw 0;
       this.state = State.MOUNTED;
-      fire("mounted", { ...detail, ms: performance.now() - t0 });
+      fire(f ? "fallback" : "mounted", { ...detail, ms: performance.now() - t0, error: f });
       const mark = "mfshell:mounted:" + this.name;
       // One mark per app, the latest: the timeline does not grow with switches.
       performance.clearMarks(mark);
       performance.mark(mark);
-    } catch (error) {
+    } catch (x) {
       await this.unmount();
       if (this.want != el) return;
+      if (!f && l?.fallback) return this.mount(el, x);
+      // Both failed: the live version's error is the one to show.
+      const error = f ?? x;
       this.state = State.BROKEN;
       this.el = el;
-      errorView(root, `${this.name} ${v ?? ""} failed: ${(error as Error)?.message ?? error}`, this.retry);
+      errorView(root, `${this.name} ${detail.version ?? ""} failed: ${(error as Error)?.message ?? error}`, this.retry);
       fire("error", { ...detail, error });
     }
   }

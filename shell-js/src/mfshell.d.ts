@@ -13,7 +13,19 @@ export interface AppEntry {
   isolation: "shadow" | "scoped" | "none";
   /** Initial HTML of the render root, for legacy script apps (e.g. `<div id="app"></div>`). */
   template?: string;
-  /** sha384 SRI per bundle file; a file without one is never loaded. */
+  /** sha384 SRI per bundle file; a file without one is never loaded ("": not checked, from a --dev server's dev override only). */
+  integrity: Record<string, string>;
+  /** Where the files are, when not at `${cdn}${name}/${version}/`: a dev server's URL, under a --dev override. */
+  base?: string;
+  /** The previous live version, mounted instead when this one fails to load or mount in the browser. */
+  fallback?: Fallback;
+}
+
+/** Fallback is an app's known-good version, with its files. */
+export interface Fallback {
+  version: string;
+  entry?: string;
+  styles: string[];
   integrity: Record<string, string>;
 }
 
@@ -84,14 +96,18 @@ export interface Mfshell {
   resources(name: string): Resources | undefined;
 }
 
-/** AppEventDetail is the detail of mfshell:mounted, mfshell:unmounted and mfshell:error. */
+/**
+ * AppEventDetail is the detail of mfshell:mounted, mfshell:fallback,
+ * mfshell:unmounted and mfshell:error. On mfshell:fallback, version is the
+ * live version that failed, error why, and the fallback version is mounted.
+ */
 export interface AppEventDetail {
   app: string;
   version?: string;
   error?: unknown;
   /** On mfshell:unmounted: what teardown held for the app just before releasing it. */
   cleaned?: Resources;
-  /** On mfshell:mounted: milliseconds from the start of the mount (loading included) to mounted. */
+  /** On mfshell:mounted and mfshell:fallback: milliseconds from the start of the mount (loading included) to mounted. */
   ms?: number;
 }
 
@@ -101,6 +117,7 @@ declare global {
   }
   interface WindowEventMap {
     "mfshell:mounted": CustomEvent<AppEventDetail>;
+    "mfshell:fallback": CustomEvent<AppEventDetail>;
     "mfshell:unmounted": CustomEvent<AppEventDetail>;
     "mfshell:error": CustomEvent<AppEventDetail>;
     "mfshell:manifest": CustomEvent<{ revision: number }>;
