@@ -10,6 +10,8 @@ VERSITYGW := $(TOOLS_BIN)/versitygw
 # package:FuzzTarget pairs, each run for FUZZTIME by `make fuzz`.
 FUZZ_TARGETS := \
 	./manifests:FuzzDecode \
+	./fragments:FuzzNormalize \
+	./fragments:FuzzParseTrigger \
 	./manifests:FuzzNames \
 	./internal/tokens:FuzzParse \
 	./cdn:FuzzOriginPath \
