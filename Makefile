@@ -19,6 +19,7 @@ FUZZ_TARGETS := \
 	./cdn:FuzzScopeCSS \
 	./server:FuzzIfMatch \
 	./server:FuzzBeacon \
+	./server:FuzzDevOverride \
 	./internal/override:FuzzVerify
 
 .PHONY: all build run test fmt-check vet rules test-go fuzz bench clean \

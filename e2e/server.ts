@@ -38,20 +38,23 @@ export class Server {
   /** baseline is the revision every test starts from. */
   baseline = 0;
   declare private token: string;
+  declare private readonly args: string[];
   private proc?: ChildProcess;
   private log = "";
 
-  private constructor(data: string) {
+  private constructor(data: string, args: string[]) {
     this.data = data;
+    this.args = args;
   }
 
   /**
    * start runs a server on a new data folder (the demo apps are seeded on
    * first run); with fixtures, it also publishes and releases the fixture
-   * apps, and takes the resulting revision as the baseline.
+   * apps, and takes the resulting revision as the baseline. args are more
+   * flags of mfshell serve, such as ["--dev"].
    */
-  static async start(opts: { fixtures: boolean }): Promise<Server> {
-    const s = new Server(fs.mkdtempSync(path.join(os.tmpdir(), "mfshell-e2e-")));
+  static async start(opts: { fixtures: boolean; args?: string[] }): Promise<Server> {
+    const s = new Server(fs.mkdtempSync(path.join(os.tmpdir(), "mfshell-e2e-")), opts.args ?? []);
     try {
       await s.serve();
       s.token = fs.readFileSync(path.join(s.data, "admin.token"), "utf8").trim();
@@ -70,7 +73,7 @@ export class Server {
   // serve runs `mfshell serve` on addr (port 0: any free port) and resolves
   // once it prints the URL it serves.
   private serve(addr = "127.0.0.1:0") {
-    const p = (this.proc = spawn(bin, ["serve", "--addr", addr, "--data", this.data, "--access-log=false"], {
+    const p = (this.proc = spawn(bin, ["serve", "--addr", addr, "--data", this.data, "--access-log=false", ...this.args], {
       env,
       stdio: ["ignore", "pipe", "pipe"],
     }));

@@ -9,10 +9,11 @@ import (
 )
 
 // canaryServer has catalog at 1.0.0 with a canary of 1.1.0 for 10% of
-// browsers, and home at 1.0.0 with a canary of 2.0.0 for 50%.
-func canaryServer(t testing.TB) *testServer {
+// browsers, and home at 1.0.0 with a canary of 2.0.0 for 50%; opts as
+// for newTestServer.
+func canaryServer(t testing.TB, opts ...func(*Server)) *testServer {
 	t.Helper()
-	ts := newTestServer(t)
+	ts := newTestServer(t, opts...)
 	for _, v := range []string{"1.0.0", "1.1.0"} {
 		ts.publish(t, "catalog", v)
 	}

@@ -1,10 +1,12 @@
 package server
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/base64"
 	"fmt"
 	"html"
+	"log/slog"
 	"maps"
 	"net/http"
 	"slices"
@@ -88,12 +90,20 @@ func (s *Server) handleCreateOverride(w http.ResponseWriter, r *http.Request) er
 	return nil
 }
 
+// browserOverride is the override a browser carries: a signed one or, on
+// a --dev server only, an unsigned dev one.
+type browserOverride struct {
+	claims *override.Claims // signed
+	dev    []devApp         // dev, when claims is nil
+}
+
 // pageOverride returns the override a page request carries: from its
 // query, which then sets the cookie (or clears it, with "clear"), or from
 // its cookie. A token that does not verify, or has expired, is ignored
-// and its cookie cleared.
-func (s *Server) pageOverride(w http.ResponseWriter, r *http.Request) *override.Claims {
-	if s.Overrides == nil {
+// and its cookie cleared; so is a dev override that is not valid for m,
+// and any dev override unless the server runs with Dev.
+func (s *Server) pageOverride(w http.ResponseWriter, r *http.Request, m *manifests.Manifest) *browserOverride {
+	if s.Overrides == nil && !s.Dev {
 		return nil
 	}
 	tok, fromQuery := "", false
@@ -109,32 +119,67 @@ func (s *Server) pageOverride(w http.ResponseWriter, r *http.Request) *override.
 		tok = c.Value
 	}
 	if tok != "clear" {
-		if c, err := s.Overrides.Verify(tok, s.Now()); err == nil {
-			if fromQuery {
-				setOverrideCookie(w, r, tok, int(c.Expires-s.Now().Unix()))
+		if o := s.readOverride(tok, fromQuery, m); o != nil {
+			if fromQuery && o.claims != nil {
+				setOverrideCookie(w, r, tok, int(o.claims.Expires-s.Now().Unix()))
+			} else if fromQuery {
+				s.Logger.Info("dev override set", "apps", devOverrideValue(o.dev))
+				setOverrideCookie(w, r, devCookieValue(o.dev), int(override.MaxTTL/time.Second))
 			}
-			return &c
+			return o
 		}
 	}
 	setOverrideCookie(w, r, "", -1)
 	return nil
 }
 
-// cookieOverride returns the override of a request's cookie, if it
-// verifies (the public manifest: cookies only, none set).
-func (s *Server) cookieOverride(r *http.Request) *override.Claims {
-	if s.Overrides == nil || !hasCookie(r, overrideCookie) {
+// cookieOverride returns the override of a request's cookie, if it is
+// valid (the public manifest: cookies only, none set).
+func (s *Server) cookieOverride(r *http.Request, m *manifests.Manifest) *browserOverride {
+	if s.Overrides == nil && !s.Dev || !hasCookie(r, overrideCookie) {
 		return nil
 	}
 	c, err := r.Cookie(overrideCookie)
 	if err != nil {
 		return nil
 	}
-	claims, err := s.Overrides.Verify(c.Value, s.Now())
-	if err != nil {
+	return s.readOverride(c.Value, false, m)
+}
+
+// readOverride returns the override of v, from a link (fromQuery) or a
+// cookie, or nil if it is none: a signed token that verifies now or, on a
+// --dev server, a dev override of apps of m (APP@URL in a link, its
+// devCookieValue in a cookie).
+func (s *Server) readOverride(v string, fromQuery bool, m *manifests.Manifest) *browserOverride {
+	dev := fromQuery && strings.Contains(v, "@") || !fromQuery && strings.HasPrefix(v, devCookiePrefix)
+	if !dev {
+		if s.Overrides == nil {
+			return nil
+		}
+		c, err := s.Overrides.Verify(v, s.Now())
+		if err != nil {
+			return nil
+		}
+		return &browserOverride{claims: &c}
+	}
+	if !s.Dev {
 		return nil
 	}
-	return &claims
+	parse := parseDevCookie
+	if fromQuery {
+		parse = parseDevOverride
+	}
+	apps, err := parse(v, m)
+	if err != nil {
+		// A developer's link that does nothing says why in the log.
+		level := slog.LevelDebug
+		if fromQuery {
+			level = slog.LevelInfo
+		}
+		s.Logger.Log(context.Background(), level, "dev override refused", "err", err)
+		return nil
+	}
+	return &browserOverride{dev: apps}
 }
 
 func setOverrideCookie(w http.ResponseWriter, r *http.Request, tok string, maxAge int) {
@@ -144,33 +189,36 @@ func setOverrideCookie(w http.ResponseWriter, r *http.Request, tok string, maxAg
 	})
 }
 
-// overridden returns the variant of sn for bucket with the override c
+// overridden returns the variant of sn for bucket with the override o
 // applied, encoded for this request: overrides are for the few browsers of
 // a team, never cached.
-func (s *Server) overridden(sn *snapshot, bucket int, c *override.Claims) (*variant, error) {
+func (s *Server) overridden(sn *snapshot, bucket int, o *browserOverride) (*variant, error) {
+	if o.claims == nil {
+		return s.devOverridden(sn, bucket, o.dev)
+	}
 	m := resolve(sn.record.Manifest, bucket)
 	var names []string
-	for app, o := range c.Apps {
+	for app, v := range o.claims.Apps {
 		a, ok := m.Apps[app]
 		if !ok {
 			continue // removed since: nothing to override
 		}
-		a.Version, a.Entry, a.Styles, a.Integrity = o.Version, o.Entry, o.Styles, o.Integrity
+		a.Version, a.Entry, a.Styles, a.Integrity = v.Version, v.Entry, v.Styles, v.Integrity
 		m.Apps[app] = a
-		names = append(names, app+" "+o.Version)
+		names = append(names, app+" "+v.Version)
 	}
 	slices.Sort(names)
 	sum := sha256.Sum256([]byte(strings.Join(names, ",")))
 	tag := `"` + strconv.FormatInt(sn.revision, 10) + "-o" + base64.RawURLEncoding.EncodeToString(sum[:9]) + `"`
-	return s.newVariant(m, tag, overrideBadge(names), sn.fallbacksOf(sn.record.Manifest))
+	return s.newVariant(m, tag, overrideBadge("Override: "+strings.Join(names, ", ")), nil, sn.fallbacksOf(sn.record.Manifest))
 }
 
-// overrideBadge is the notice a page under an override shows, with a form
-// that clears it (a form, not a link: the router would take a link's
-// click for itself, and the cookie is HttpOnly).
-func overrideBadge(names []string) string {
+// overrideBadge is the notice a page under an override shows, text, with
+// a form that clears it (a form, not a link: the router would take a
+// link's click for itself, and the cookie is HttpOnly).
+func overrideBadge(text string) string {
 	return `<form id="mfshell-override" role="status" method="get" style="position:fixed;bottom:.75rem;right:.75rem;z-index:2147483647;margin:0;padding:.4rem .6rem;background:#fff3bf;color:#1d2330;border:1px solid #e0a800;border-radius:.4rem;font:13px/1.4 system-ui,sans-serif">` +
-		`Override: ` + html.EscapeString(strings.Join(names, ", ")) +
+		html.EscapeString(text) +
 		` <button name="` + overrideParam + `" value="clear">Clear</button></form>`
 }
 

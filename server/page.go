@@ -71,8 +71,9 @@ type pageData struct {
 	nav       []route
 }
 
-// renderPages renders the shell pages of a revision.
-func (s *Server) renderPages(m *manifests.Manifest, publicJSON []byte, badge string) (*pages, error) {
+// renderPages renders the shell pages of a revision; bases gives the
+// folder of the files of apps not on the CDN (see newVariant).
+func (s *Server) renderPages(m *manifests.Manifest, publicJSON []byte, badge string, bases map[string]string) (*pages, error) {
 	ps := &pages{byApp: map[string]*page{}}
 	var nav []route
 	im := map[string]map[string]string{"integrity": {}}
@@ -85,7 +86,7 @@ func (s *Server) renderPages(m *manifests.Manifest, publicJSON []byte, badge str
 		if a.Format == manifests.FormatModule {
 			for file, sri := range a.Integrity {
 				if strings.HasSuffix(file, ".js") || strings.HasSuffix(file, ".mjs") {
-					im["integrity"][s.bundleURL(name, a.Version, file)] = sri
+					im["integrity"][s.fileURL(bases, name, a.Version, file)] = sri
 				}
 			}
 		}
@@ -109,13 +110,13 @@ func (s *Server) renderPages(m *manifests.Manifest, publicJSON []byte, badge str
 		a := m.Apps[r.app]
 		d.title = r.app
 		if a.Format == manifests.FormatModule && a.Entry != "" {
-			d.preload, d.preloadSR = s.bundleURL(r.app, a.Version, a.Entry), a.Integrity[a.Entry]
+			d.preload, d.preloadSR = s.fileURL(bases, r.app, a.Version, a.Entry), a.Integrity[a.Entry]
 		}
 		for _, f := range a.Styles {
 			if a.Isolation == manifests.IsolationScoped {
 				f = strings.TrimSuffix(f, ".css") + ".scoped.css"
 			}
-			d.styles = append(d.styles, s.bundleURL(r.app, a.Version, f))
+			d.styles = append(d.styles, s.fileURL(bases, r.app, a.Version, f))
 		}
 		if ps.byApp[r.app], err = renderPage(d); err != nil {
 			return nil, err
@@ -132,6 +133,15 @@ func (s *Server) renderPages(m *manifests.Manifest, publicJSON []byte, badge str
 // bundleURL is the URL of a file of a version, as browsers load it.
 func (s *Server) bundleURL(app, version, file string) string {
 	return s.CDNURL + app + "/" + version + "/" + file
+}
+
+// fileURL is the URL of a file of app as browsers load it: under its
+// folder in base if it has one (a dev override), else on the CDN.
+func (s *Server) fileURL(base map[string]string, app, version, file string) string {
+	if b, ok := base[app]; ok {
+		return b + file
+	}
+	return s.bundleURL(app, version, file)
 }
 
 // shellCSS styles the page around the apps: the navigation bar and the
@@ -199,8 +209,8 @@ func renderPage(d pageData) (*page, error) {
 func (s *Server) handlePage(w http.ResponseWriter, r *http.Request) {
 	sn, bucket := s.snap.Load(), pageBucket(w, r)
 	v := sn.forBucket(bucket)
-	if c := s.pageOverride(w, r); c != nil {
-		if ov, err := s.overridden(sn, bucket, c); err == nil {
+	if o := s.pageOverride(w, r, sn.record.Manifest); o != nil {
+		if ov, err := s.overridden(sn, bucket, o); err == nil {
 			v = ov
 		} else {
 			s.Logger.Error("override", "err", err)
@@ -216,7 +226,7 @@ func (s *Server) handlePage(w http.ResponseWriter, r *http.Request) {
 	h["Content-Type"] = []string{"text/html; charset=utf-8"}
 	// The nonce is per response: the page must never be served from a cache.
 	h["Cache-Control"] = []string{"no-store"}
-	h["Content-Security-Policy"] = []string{s.csp(nonce)}
+	h["Content-Security-Policy"] = []string{s.csp(nonce, v.sources)}
 	h["X-Content-Type-Options"] = []string{"nosniff"}
 	h["Referrer-Policy"] = []string{"strict-origin-when-cross-origin"}
 	h["Content-Length"] = []string{strconv.Itoa(p.size + (len(p.parts)-1)*len(nonce))}
@@ -235,17 +245,24 @@ func (s *Server) handlePage(w http.ResponseWriter, r *http.Request) {
 // csp is the page's Content-Security-Policy: scripts only with the nonce
 // (and what they load, through 'strict-dynamic'); styles may be inline,
 // because apps and their frameworks insert style elements and attributes.
-func (s *Server) csp(nonce string) string {
-	cdn := ""
+// Files may also come from the CDN's origin and from dev, the dev
+// servers of a dev override, whose hot reload may also open WebSockets.
+func (s *Server) csp(nonce string, dev []string) string {
+	src := ""
 	if o := originOf(s.CDNURL); o != "" {
-		cdn = " " + o
+		src = " " + o
 	}
-	return "default-src 'self'" + cdn +
+	connect := ""
+	for _, o := range dev {
+		src += " " + o
+		connect += " " + wsOrigin(o)
+	}
+	return "default-src 'self'" + src +
 		"; script-src 'nonce-" + nonce + "' 'strict-dynamic'" +
-		"; style-src 'self' 'unsafe-inline'" + cdn +
-		"; img-src 'self' data: blob:" + cdn +
-		"; font-src 'self' data:" + cdn +
-		"; connect-src 'self'" + cdn +
+		"; style-src 'self' 'unsafe-inline'" + src +
+		"; img-src 'self' data: blob:" + src +
+		"; font-src 'self' data:" + src +
+		"; connect-src 'self'" + src + connect +
 		"; object-src 'none'; base-uri 'none'; frame-ancestors 'self'; form-action 'self'"
 }
 

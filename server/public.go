@@ -33,6 +33,9 @@ type publicApp struct {
 	Isolation string            `json:"isolation"`
 	Template  string            `json:"template,omitempty"`
 	Integrity map[string]string `json:"integrity"`
+	// Base is where the app's files are when not on the CDN: a dev
+	// server's folder, under a dev override.
+	Base string `json:"base,omitempty"`
 	// Fallback is the version to mount when this one fails in the
 	// browser: the previous live version (the live one, for a browser on
 	// a canary or an override).
@@ -73,6 +76,9 @@ type variant struct {
 	gzip  []byte
 	etag  string
 	pages *pages
+	// sources are origins the pages' CSP must also allow: the dev servers
+	// of a dev override.
+	sources []string
 	// Header values of the manifest response, built once.
 	etagHdr, lenHdr, gzipLenHdr []string
 }
@@ -110,7 +116,7 @@ func (s *Server) newSnapshot(rec *manifests.Record) (*snapshot, error) {
 		if len(sn.cuts) > 0 {
 			tag += "-" + strconv.Itoa(i)
 		}
-		v, err := s.newVariant(resolve(m, bucket), `"`+tag+`"`, "", sn.fallbacksOf(m))
+		v, err := s.newVariant(resolve(m, bucket), `"`+tag+`"`, "", nil, sn.fallbacksOf(m))
 		if err != nil {
 			return nil, err
 		}
@@ -136,14 +142,15 @@ func resolve(m *manifests.Manifest, bucket int) *manifests.Manifest {
 
 // newVariant encodes the public manifest and the pages of m, a
 // manifest already resolved for some browsers, with badge (HTML, or "") at
-// the top of every page; fallback gives each app's fallback for them.
-func (s *Server) newVariant(m *manifests.Manifest, etag, badge string, fallback func(name string, a manifests.App) *publicFallback) (*variant, error) {
+// the top of every page; bases gives the folder of the files of apps not
+// on the CDN (a dev override's), fallback each app's fallback for them.
+func (s *Server) newVariant(m *manifests.Manifest, etag, badge string, bases map[string]string, fallback func(name string, a manifests.App) *publicFallback) (*variant, error) {
 	pub := publicManifest{Schema: m.Schema, Revision: m.Revision, CDN: s.CDNURL, Apps: make(map[string]publicApp, len(m.Apps))}
 	for name, a := range m.Apps {
 		pub.Apps[name] = publicApp{
 			Version: a.Version, Route: a.Route, Entry: a.Entry, Styles: a.Styles, Format: a.Format,
 			Isolation: a.Isolation, Template: a.Template, Integrity: a.Integrity,
-			Fallback: fallback(name, a),
+			Base: bases[name], Fallback: fallback(name, a),
 		}
 	}
 	data, err := json.Marshal(pub)
@@ -154,7 +161,7 @@ func (s *Server) newVariant(m *manifests.Manifest, etag, badge string, fallback 
 	zw, _ := gzip.NewWriterLevel(&gz, gzip.BestCompression) // the level is valid
 	zw.Write(data)
 	zw.Close()
-	pages, err := s.renderPages(m, data, badge)
+	pages, err := s.renderPages(m, data, badge, bases)
 	if err != nil {
 		return nil, err
 	}
@@ -214,9 +221,9 @@ func (s *Server) serveManifest(w http.ResponseWriter, r *http.Request) int {
 	if len(sn.variants) > 1 {
 		snap = sn.forBucket(bucketOf(r))
 	}
-	if s.Overrides != nil {
-		if c := s.cookieOverride(r); c != nil {
-			if v, err := s.overridden(sn, bucketOf(r), c); err == nil {
+	if s.Overrides != nil || s.Dev {
+		if o := s.cookieOverride(r, sn.record.Manifest); o != nil {
+			if v, err := s.overridden(sn, bucketOf(r), o); err == nil {
 				snap = v
 			} else {
 				s.Logger.Error("override", "err", err)

@@ -66,6 +66,10 @@ type Server struct {
 	Now func() time.Time
 	// Overrides signs and checks override tokens; nil turns overrides off.
 	Overrides *override.Signer
+	// Dev also accepts unsigned dev overrides (?mfshell-override=APP@URL):
+	// a link then makes a browser run code from any URL in the shell. For a
+	// developer's machine, never in production.
+	Dev bool
 
 	metrics *metrics
 	// The manifest and the runtime are served ahead of the router.
@@ -123,6 +127,9 @@ func (s *Server) Open(ctx context.Context) error {
 		return err
 	}
 	s.ln = ln
+	if s.Dev {
+		s.Logger.Warn("DEV MODE: unsigned overrides (?mfshell-override=APP@URL) are accepted: any link can make a browser run code from any URL in the shell. Never run with --dev in production.")
+	}
 	s.http = &http.Server{
 		Handler:           s.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,

@@ -39,7 +39,9 @@ type testServer struct {
 	logs  *bytes.Buffer
 }
 
-func newTestServer(t testing.TB) *testServer {
+// newTestServer starts a test server, with opts applied to it before it
+// loads.
+func newTestServer(t testing.TB, opts ...func(*Server)) *testServer {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -65,6 +67,9 @@ func newTestServer(t testing.TB) *testServer {
 	s.Logger = logger
 	s.Overrides, _ = override.NewSigner(bytes.Repeat([]byte("k"), 32)) // 32 bytes: no error
 	s.AccessLog = false
+	for _, o := range opts {
+		o(s)
+	}
 	if err := s.Load(ctx); err != nil {
 		t.Fatal(err)
 	}

@@ -31,6 +31,7 @@ type serveConfig struct {
 	secretFile string
 	poll       time.Duration
 	demo       bool
+	dev        bool
 	accessLog  bool
 	logFormat  string
 	logLevel   string
@@ -56,6 +57,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	}
 	fs.DurationVar(&c.poll, "poll", poll, "how often to read the manifest store for changes made by other replicas; 0 turns it off (MFSHELL_POLL)")
 	fs.BoolVar(&c.demo, "demo", envDefault(e, "demo", "true") == "true", "publish and release the demo apps into a new, empty store (MFSHELL_DEMO)")
+	fs.BoolVar(&c.dev, "dev", envDefault(e, "dev", "false") == "true", "also accept unsigned overrides, ?mfshell-override=APP@URL, to run a local dev server's build in the shell; NEVER in production (MFSHELL_DEV)")
 	fs.BoolVar(&c.accessLog, "access-log", envDefault(e, "access-log", "true") == "true", "log every request (MFSHELL_ACCESS_LOG)")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
@@ -134,6 +136,7 @@ func serve(ctx context.Context, e *env, c serveConfig) error {
 
 	s := server.NewServer(store, bundles, tokenFile)
 	s.Overrides = signer
+	s.Dev = c.dev
 	s.Addr = c.addr
 	s.CDNURL = c.cdnURL
 	s.Logger = logger
@@ -144,6 +147,9 @@ func serve(ctx context.Context, e *env, c serveConfig) error {
 	}
 	cur, _ := store.Current(ctx)
 	fmt.Fprintf(e.stdout, "mfshell serving %s (manifest %s at revision %d, CDN %s)\n", s.URL(), manifestURL, cur.Revision, cdnURL)
+	if c.dev {
+		fmt.Fprintln(e.stdout, "WARNING: --dev: unsigned overrides are accepted; any link can make a browser run code from any URL. Never in production.")
+	}
 	if firstToken != "" {
 		fmt.Fprintf(e.stdout, "first run: admin token written to %s\n  export MFSHELL_TOKEN=$(cat %s)\n", firstToken, firstToken)
 	}
