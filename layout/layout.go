@@ -136,8 +136,8 @@ type Page struct {
 	Title string
 	// Head is appended to the head, after the layout's own elements.
 	Head string
-	// BodyStart is inserted at the start of the body.
-	BodyStart string
+	// BodyStart is inserted at the start of the body, BodyEnd at its end.
+	BodyStart, BodyEnd string
 	// Nav is the content of an empty element of id mfshell-nav, as links.
 	Nav []Link
 	// Stage is the content of the stage.
@@ -164,6 +164,7 @@ func (l *Layout) Render(p Page) ([]byte, error) {
 			n.AppendChild(raw(p.Head))
 		case n.DataAtom == atom.Body:
 			n.InsertBefore(raw(p.BodyStart), n.FirstChild)
+			n.AppendChild(raw(p.BodyEnd))
 		case n.DataAtom == atom.Title && p.Title != "":
 			text := p.Title
 			if t := textOf(n); t != "" {

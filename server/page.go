@@ -1,13 +1,13 @@
 package server
 
 import (
-	"bytes"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"html"
 	"net/http"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -17,20 +17,59 @@ import (
 	minhtml "github.com/tdewolff/minify/v2/html"
 	minjson "github.com/tdewolff/minify/v2/json"
 
+	"github.com/mfshell/mfshell/fragments"
 	"github.com/mfshell/mfshell/internal/negotiate"
+	"github.com/mfshell/mfshell/layout"
 	"github.com/mfshell/mfshell/manifests"
 	shelljs "github.com/mfshell/mfshell/shell-js"
 )
 
-// The shell page is rendered and minified once per revision and per route,
-// with a placeholder where the per-request nonce goes; a request only
-// writes the parts and a fresh nonce.
-const noncePlaceholder = "MFSHELLNONCEPLACEHOLDER"
+// The shell page is rendered from the layout and minified once per
+// revision and per route, with placeholders for what changes per request:
+// the nonce, the fragments of the apps on the page and the triggers they
+// sent. A request only fetches the fragments and writes the parts.
+const (
+	noncePlaceholder    = "MFSHELLNONCEPLACEHOLDER"
+	triggersPlaceholder = "MFSHELLTRIGGERSPLACEHOLDER"
+	fragmentMark        = "MFSHELLFRAGMENT" // + app name + placeholderEnd
+	placeholderEnd      = "PLACEHOLDER"
+)
 
-// page is one rendered shell page, split around its nonce placeholders.
+var placeholders = regexp.MustCompile(`MFSHELL(?:NONCE|TRIGGERS|FRAGMENT[a-z0-9-]+)PLACEHOLDER`)
+
+// page is one rendered shell page: static parts, and between parts[i] and
+// parts[i+1], holes[i].
 type page struct {
 	parts [][]byte
-	size  int
+	holes []hole
+	size  int // of the parts
+	// fetch are the fragments the page needs, of the apps in fetchApps.
+	fetch     []fragments.Target
+	fetchApps []pageApp
+}
+
+// hole is what a request writes into a page: its nonce, an app's
+// fragment, or the triggers of its fragments.
+type hole struct {
+	kind holeKind
+	app  int // index in page.fetch, for holeFragment
+}
+
+type holeKind uint8
+
+const (
+	holeNonce holeKind = iota
+	holeFragment
+	holeTriggers
+)
+
+// pageApp is an app whose fragment a page inlines.
+type pageApp struct {
+	name   string
+	shadow bool
+	// links are the app's stylesheets, linked inside its declarative
+	// shadow root so that its server HTML is styled before any script.
+	links string
 }
 
 // pages are the shell pages of one revision.
@@ -57,31 +96,17 @@ func (p *pages) match(path string) (string, bool) {
 	return "", false
 }
 
-// pageData is what the page template needs.
-type pageData struct {
-	title     string
-	manifest  []byte // the public manifest JSON, with <, > and & escaped
-	importMap []byte
-	preload   string // URL of the routed module's entry, or ""
-	preloadSR string
-	styles    []string // URLs of the routed app's stylesheets, as the runtime fetches them
-	badge     string   // HTML shown at the top of the body, or ""
-	script    string   // the runtime's URL
-	scriptSRI string
-	nav       []route
-}
-
 // renderPages renders the shell pages of a revision; bases gives the
 // folder of the files of apps not on the CDN (see newVariant).
 func (s *Server) renderPages(m *manifests.Manifest, publicJSON []byte, badge string, bases map[string]string) (*pages, error) {
 	ps := &pages{byApp: map[string]*page{}}
-	var nav []route
+	var nav []layout.Link
 	im := map[string]map[string]string{"integrity": {}}
 	for _, name := range m.Names() {
 		a := m.Apps[name]
 		if a.Route != "" {
 			ps.routes = append(ps.routes, route{prefix: a.Route, app: name})
-			nav = append(nav, route{prefix: a.Route, app: name})
+			nav = append(nav, layout.Link{Href: a.Route, Text: name})
 		}
 		if a.Format == manifests.FormatModule {
 			for file, sri := range a.Integrity {
@@ -92,42 +117,133 @@ func (s *Server) renderPages(m *manifests.Manifest, publicJSON []byte, badge str
 		}
 	}
 	slices.SortFunc(ps.routes, func(a, b route) int { return len(b.prefix) - len(a.prefix) })
-	slices.SortFunc(nav, func(a, b route) int { return strings.Compare(a.prefix, b.prefix) })
+	slices.SortFunc(nav, func(a, b layout.Link) int { return strings.Compare(a.Href, b.Href) })
 	importMap, err := json.Marshal(im)
 	if err != nil {
 		return nil, err
 	}
-	base := pageData{
-		manifest:  publicJSON,
-		importMap: importMap,
-		script:    "/_mfshell/" + s.runtime.Script.Name,
-		scriptSRI: s.runtime.Integrity,
-		nav:       nav,
-		badge:     badge,
-	}
-	for _, r := range ps.routes {
-		d := base
-		a := m.Apps[r.app]
-		d.title = r.app
-		if a.Format == manifests.FormatModule && a.Entry != "" {
-			d.preload, d.preloadSR = s.fileURL(bases, r.app, a.Version, a.Entry), a.Integrity[a.Entry]
-		}
-		for _, f := range a.Styles {
-			if a.Isolation == manifests.IsolationScoped {
-				f = strings.TrimSuffix(f, ".css") + ".scoped.css"
-			}
-			d.styles = append(d.styles, s.fileURL(bases, r.app, a.Version, f))
-		}
-		if ps.byApp[r.app], err = renderPage(d); err != nil {
+	r := pageRenderer{s: s, m: m, bases: bases, importMap: importMap, manifest: publicJSON, badge: badge, nav: nav}
+	for _, rt := range ps.routes {
+		if ps.byApp[rt.app], err = r.render(rt.app); err != nil {
 			return nil, err
 		}
 	}
-	d := base
-	d.title = "Not found"
-	if ps.notFound, err = renderPage(d); err != nil {
+	if ps.notFound, err = r.render(""); err != nil {
 		return nil, err
 	}
 	return ps, nil
+}
+
+// pageRenderer renders the pages of one variant of a revision.
+type pageRenderer struct {
+	s                   *Server
+	m                   *manifests.Manifest
+	bases               map[string]string
+	importMap, manifest []byte
+	badge               string
+	nav                 []layout.Link
+}
+
+// render renders the page of the routed app, or the not-found page for "".
+func (r *pageRenderer) render(routed string) (*page, error) {
+	s, m, esc := r.s, r.m, html.EscapeString
+	lay := s.Layout
+	if lay == nil {
+		lay = layout.Default()
+	}
+	p := &page{}
+	var head strings.Builder
+	fmt.Fprintf(&head, `<script type="importmap" nonce="%s">%s</script>`, noncePlaceholder, r.importMap)
+	// The apps on the page: the routed one and the layout's.
+	onPage := lay.Apps()
+	if routed != "" {
+		onPage = append([]string{routed}, onPage...)
+	}
+	fill := map[string]string{} // app → its element's content
+	for _, name := range onPage {
+		a, ok := m.Apps[name]
+		if !ok {
+			continue
+		}
+		if a.Format == manifests.FormatModule && a.Entry != "" {
+			fmt.Fprintf(&head, `<link rel="modulepreload" href="%s" integrity="%s" crossorigin>`, esc(s.fileURL(r.bases, name, a.Version, a.Entry)), esc(a.Integrity[a.Entry]))
+		}
+		// The runtime fetches stylesheets with fetch() and their integrity;
+		// a preload "as fetch" starts that request with the page's, and the
+		// runtime's fetch takes its response (and still checks the
+		// integrity, which Chromium ignores on such a preload).
+		var links strings.Builder
+		for _, f := range a.Styles {
+			file := f
+			if a.Isolation == manifests.IsolationScoped {
+				file = strings.TrimSuffix(f, ".css") + ".scoped.css"
+			}
+			u := esc(s.fileURL(r.bases, name, a.Version, file))
+			fmt.Fprintf(&head, `<link rel="preload" as="fetch" href="%s" crossorigin>`, u)
+			fmt.Fprintf(&links, `<link rel="stylesheet" href="%s" integrity="%s" crossorigin>`, u, esc(a.Integrity[f]))
+		}
+		if a.Fragment == "" || r.bases[name] != "" {
+			continue // rendered in the browser only (a dev override's too)
+		}
+		shadow := a.Isolation != manifests.IsolationScoped && a.Isolation != manifests.IsolationNone
+		if a.Isolation == manifests.IsolationScoped {
+			// Server HTML of a scoped app is styled before any script: its
+			// rules only ever match inside its element.
+			head.WriteString(links.String())
+		}
+		p.fetch = append(p.fetch, fragments.Target{App: name, Version: a.Version, URL: a.Fragment})
+		p.fetchApps = append(p.fetchApps, pageApp{name: name, shadow: shadow, links: links.String()})
+		fill[name] = fragmentMark + name + placeholderEnd
+	}
+	fmt.Fprintf(&head, `<script type="application/json" id="mfshell-manifest">%s</script>`, r.manifest)
+	fmt.Fprintf(&head, `<script type="module" src="%s" integrity="%s" nonce="%s"></script>`, esc("/_mfshell/"+s.runtime.Script.Name), esc(s.runtime.Integrity), noncePlaceholder)
+	title, stage := "Not found", ""
+	if routed != "" {
+		title, stage = routed, "<"+routed+"-app>"+fill[routed]+"</"+routed+"-app>"
+	}
+	doc, err := lay.Render(layout.Page{
+		Title:     title,
+		Head:      head.String(),
+		BodyStart: r.badge,
+		Nav:       r.nav,
+		Stage:     stage,
+		App:       func(name string) string { return fill[name] },
+		Nonce:     noncePlaceholder,
+		BodyEnd:   triggersPlaceholder,
+	})
+	if err != nil {
+		return nil, err
+	}
+	min := minify.New()
+	min.Add("text/html", &minhtml.Minifier{KeepDocumentTags: true, KeepEndTags: true, KeepQuotes: true})
+	min.AddFunc("text/css", mincss.Minify)
+	min.AddFunc("application/json", minjson.Minify)
+	out, err := min.Bytes("text/html", doc)
+	if err != nil {
+		return nil, fmt.Errorf("minify shell page: %w", err)
+	}
+	last := 0
+	for _, loc := range placeholders.FindAllIndex(out, -1) {
+		p.parts = append(p.parts, out[last:loc[0]])
+		p.size += loc[0] - last
+		switch ph := string(out[loc[0]:loc[1]]); ph {
+		case noncePlaceholder:
+			p.holes = append(p.holes, hole{kind: holeNonce})
+		case triggersPlaceholder:
+			p.holes = append(p.holes, hole{kind: holeTriggers})
+		default:
+			name := strings.TrimSuffix(strings.TrimPrefix(ph, fragmentMark), placeholderEnd)
+			i := slices.IndexFunc(p.fetchApps, func(a pageApp) bool { return a.name == name })
+			if i < 0 {
+				return nil, fmt.Errorf("shell page: a placeholder for %q, which has no fragment", name)
+			}
+			p.holes = append(p.holes, hole{kind: holeFragment, app: i})
+		}
+		last = loc[1]
+	}
+	p.parts = append(p.parts, out[last:])
+	p.size += len(out) - last
+	return p, nil
 }
 
 // bundleURL is the URL of a file of a version, as browsers load it.
@@ -144,68 +260,10 @@ func (s *Server) fileURL(base map[string]string, app, version, file string) stri
 	return s.bundleURL(app, version, file)
 }
 
-// shellCSS styles the page around the apps: the navigation bar and the
-// stage. Apps style themselves.
-const shellCSS = `
-:root{color-scheme:light;--mfshell-accent:#3b5bdb}
-body{margin:0;font:16px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1d2330;background:#f6f7fb}
-#mfshell-nav{display:flex;gap:.25rem;align-items:center;padding:.5rem 1rem;background:#1d2330;flex-wrap:wrap}
-#mfshell-nav a{color:#dfe4f2;text-decoration:none;padding:.35rem .75rem;border-radius:.4rem;font-weight:500}
-#mfshell-nav a:hover,#mfshell-nav a:focus-visible{background:#323a4f;color:#fff}
-#mfshell-nav a[aria-current=page]{background:var(--mfshell-accent);color:#fff}
-#mfshell-stage{display:block;max-width:72rem;margin:0 auto;padding:1.5rem 1rem}
-`
-
-// renderPage writes and minifies one page.
-func renderPage(d pageData) (*page, error) {
-	var b bytes.Buffer
-	esc := html.EscapeString
-	b.WriteString(`<!doctype html><html lang="en"><head><meta charset="utf-8">`)
-	b.WriteString(`<meta name="viewport" content="width=device-width,initial-scale=1">`)
-	// No favicon request: it would fetch the not-found page on every load.
-	b.WriteString(`<link rel="icon" href="data:,">`)
-	fmt.Fprintf(&b, `<title>%s · mfshell</title>`, esc(d.title))
-	fmt.Fprintf(&b, `<style>%s</style>`, shellCSS)
-	fmt.Fprintf(&b, `<script type="importmap" nonce="%s">%s</script>`, noncePlaceholder, d.importMap)
-	if d.preload != "" {
-		fmt.Fprintf(&b, `<link rel="modulepreload" href="%s" integrity="%s" crossorigin>`, esc(d.preload), esc(d.preloadSR))
-	}
-	// The runtime fetches stylesheets with fetch() and their integrity; a
-	// preload "as fetch" starts that request with the page's, and the
-	// runtime's fetch takes its response (and still checks the integrity,
-	// which Chromium ignores on such a preload, with a console warning).
-	for _, u := range d.styles {
-		fmt.Fprintf(&b, `<link rel="preload" as="fetch" href="%s" crossorigin>`, esc(u))
-	}
-	fmt.Fprintf(&b, `<script type="application/json" id="mfshell-manifest">%s</script>`, d.manifest)
-	fmt.Fprintf(&b, `<script type="module" src="%s" integrity="%s" nonce="%s"></script>`, esc(d.script), esc(d.scriptSRI), noncePlaceholder)
-	b.WriteString(`</head><body>`)
-	b.WriteString(d.badge)
-	b.WriteString(`<nav id="mfshell-nav" aria-label="Apps">`)
-	for _, r := range d.nav {
-		fmt.Fprintf(&b, `<a href="%s">%s</a>`, esc(r.prefix), esc(r.app))
-	}
-	b.WriteString(`</nav><main id="mfshell-stage"></main>`)
-	b.WriteString(`<noscript><p style="padding:1rem">This site needs JavaScript.</p></noscript></body></html>`)
-
-	m := minify.New()
-	m.Add("text/html", &minhtml.Minifier{KeepDocumentTags: true, KeepEndTags: true, KeepQuotes: true})
-	m.AddFunc("text/css", mincss.Minify)
-	m.AddFunc("application/json", minjson.Minify)
-	var out bytes.Buffer
-	if err := m.Minify("text/html", &out, &b); err != nil {
-		return nil, fmt.Errorf("minify shell page: %w", err)
-	}
-	p := &page{}
-	for _, part := range bytes.Split(out.Bytes(), []byte(noncePlaceholder)) {
-		p.parts = append(p.parts, part)
-		p.size += len(part)
-	}
-	return p, nil
-}
-
 // handlePage serves the shell page for any path that no other route takes:
-// the routed app's page, or the not-found page with status 404.
+// the routed app's page, or the not-found page with status 404. The
+// fragments of the apps on the page are fetched first, in parallel, within
+// the fragment budget; those that did not arrive are left to the browser.
 func (s *Server) handlePage(w http.ResponseWriter, r *http.Request) {
 	sn, bucket := s.snap.Load(), pageBucket(w, r)
 	v := sn.forBucket(bucket)
@@ -221,25 +279,80 @@ func (s *Server) handlePage(w http.ResponseWriter, r *http.Request) {
 	if app, ok := pages.match(r.URL.Path); ok {
 		p, status = pages.byApp[app], http.StatusOK
 	}
+	var got []fragments.Result
+	if len(p.fetch) > 0 && r.Method != http.MethodHead {
+		got = s.fragments.Fetch(r.Context(), r, r.URL.Path, p.fetch)
+	}
 	nonce := newNonce()
-	h := w.Header()
-	h["Content-Type"] = []string{"text/html; charset=utf-8"}
+	fills := make([][]byte, len(p.holes))
+	size := p.size
+	for i, h := range p.holes {
+		switch h.kind {
+		case holeNonce:
+			fills[i] = []byte(nonce)
+		case holeFragment:
+			if got != nil {
+				fills[i] = inlineFragment(p.fetchApps[h.app], got[h.app])
+			}
+		case holeTriggers:
+			fills[i] = triggersScript(got)
+		}
+		size += len(fills[i])
+	}
+	hdr := w.Header()
+	hdr["Content-Type"] = []string{"text/html; charset=utf-8"}
 	// The nonce is per response: the page must never be served from a cache.
-	h["Cache-Control"] = []string{"no-store"}
-	h["Content-Security-Policy"] = []string{s.csp(nonce, v.sources)}
-	h["X-Content-Type-Options"] = []string{"nosniff"}
-	h["Referrer-Policy"] = []string{"strict-origin-when-cross-origin"}
-	h["Content-Length"] = []string{strconv.Itoa(p.size + (len(p.parts)-1)*len(nonce))}
-	w.WriteHeader(status)
+	hdr["Cache-Control"] = []string{"no-store"}
+	hdr["Content-Security-Policy"] = []string{s.csp(nonce, v.sources)}
+	hdr["X-Content-Type-Options"] = []string{"nosniff"}
+	hdr["Referrer-Policy"] = []string{"strict-origin-when-cross-origin"}
 	if r.Method == http.MethodHead {
+		w.WriteHeader(status)
 		return
 	}
+	hdr["Content-Length"] = []string{strconv.Itoa(size)}
+	w.WriteHeader(status)
 	for i, part := range p.parts {
-		if i > 0 {
-			w.Write([]byte(nonce))
-		}
 		w.Write(part)
+		if i < len(fills) {
+			w.Write(fills[i])
+		}
 	}
+}
+
+// inlineFragment is the content of an app's element for its fragment: in
+// a declarative shadow root with the app's stylesheets under shadow
+// isolation, as it is otherwise; nothing for a fragment that failed, which
+// the browser then renders.
+func inlineFragment(a pageApp, res fragments.Result) []byte {
+	if res.Err != nil {
+		return nil
+	}
+	if !a.shadow {
+		return res.HTML
+	}
+	b := make([]byte, 0, len(res.HTML)+len(a.links)+64)
+	b = append(b, `<template shadowrootmode="open">`...)
+	b = append(b, a.links...)
+	b = append(b, res.HTML...)
+	return append(b, `</template>`...)
+}
+
+// triggersScript is the element that gives the runtime the Mfshell-Trigger
+// events of the page's fragments, in the order of the apps on the page, or
+// nothing if they sent none.
+func triggersScript(got []fragments.Result) []byte {
+	var events []json.RawMessage
+	for _, res := range got {
+		if res.Err == nil && res.Trigger != "" {
+			events = append(events, json.RawMessage(res.Trigger))
+		}
+	}
+	if len(events) == 0 {
+		return nil
+	}
+	data, _ := json.Marshal(events) // valid JSON already; < > & are escaped
+	return fmt.Appendf(nil, `<script type="application/json" id="mfshell-trigger">%s</script>`, data)
 }
 
 // csp is the page's Content-Security-Policy: scripts only with the nonce

@@ -27,7 +27,9 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/mfshell/mfshell/cdn"
+	"github.com/mfshell/mfshell/fragments"
 	"github.com/mfshell/mfshell/internal/override"
+	"github.com/mfshell/mfshell/layout"
 	"github.com/mfshell/mfshell/manifests"
 	shelljs "github.com/mfshell/mfshell/shell-js"
 )
@@ -70,6 +72,13 @@ type Server struct {
 	// a link then makes a browser run code from any URL in the shell. For a
 	// developer's machine, never in production.
 	Dev bool
+	// Layout is the template of shell pages; the built-in one if nil.
+	Layout *layout.Layout
+	// FragmentTimeout is the time budget of the fragments of one page
+	// (fragments.DefaultBudget if zero); ForwardHeaders names the page
+	// request's headers passed on to fragment servers.
+	FragmentTimeout time.Duration
+	ForwardHeaders  []string
 
 	metrics *metrics
 	// The manifest and the runtime are served ahead of the router.
@@ -88,6 +97,9 @@ type Server struct {
 	// mostly lose races and recompute; queueing them costs nothing and keeps
 	// the retries for writers in other processes or replicas.
 	writeMu sync.Mutex
+
+	// fragments fetches apps' server-rendered fragments for pages.
+	fragments *fragments.Fetcher
 
 	// guard counts mount outcomes and aborts failing canaries.
 	guard guard
@@ -194,6 +206,13 @@ func (s *Server) Load(ctx context.Context) error {
 	s.runtimePath = "/_mfshell/" + rt.Script.Name
 	s.sourceMapHdr = []string{"/_mfshell/" + rt.SourceMap.Name}
 	s.hotManifest, s.hotRuntime = s.metrics.route("manifest.json"), s.metrics.route("runtime")
+	if s.fragments == nil {
+		f, err := fragments.New(fragments.Options{Budget: s.FragmentTimeout, Forward: s.ForwardHeaders, Registerer: s.metrics.registry})
+		if err != nil {
+			return err
+		}
+		s.fragments = f
+	}
 	if err := s.refresh(ctx); err != nil {
 		return fmt.Errorf("load manifest: %w", err)
 	}
@@ -228,6 +247,7 @@ func (s *Server) routes() *mux.Router {
 	}
 	handle("/_mfshell/events", "events", s.handleEvents, "GET")
 	handle("/_mfshell/beacon", "beacon", s.handleBeacon, "POST")
+	handle("/_mfshell/fragment/{name}", "fragment", s.handleFragment, "GET")
 	if s.ServeCDN {
 		r.PathPrefix("/cdn/").Handler(s.instrument("cdn", http.StripPrefix("/cdn/", cdn.NewHandler(s.CDN, s.Logger))))
 	}

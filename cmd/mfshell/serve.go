@@ -8,12 +8,15 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/mfshell/mfshell/cdn"
 	"github.com/mfshell/mfshell/demo"
+	"github.com/mfshell/mfshell/fragments"
 	"github.com/mfshell/mfshell/internal/override"
 	"github.com/mfshell/mfshell/internal/tokens"
+	"github.com/mfshell/mfshell/layout"
 	"github.com/mfshell/mfshell/manifests"
 	"github.com/mfshell/mfshell/server"
 )
@@ -29,7 +32,10 @@ type serveConfig struct {
 	tokens     string
 	s3Endpoint string
 	secretFile string
+	layout     string
+	forward    string
 	poll       time.Duration
+	fragments  time.Duration
 	demo       bool
 	dev        bool
 	accessLog  bool
@@ -49,12 +55,19 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	str(&c.tokens, "tokens", "", "tokens file (default DATA/tokens.json, made with one admin token on first run) (MFSHELL_TOKENS)")
 	str(&c.s3Endpoint, "s3-endpoint", "", "endpoint of an S3-compatible server (MFSHELL_S3_ENDPOINT)")
 	str(&c.secretFile, "secret-file", "", "key that signs override links, shared by replicas (default DATA/override.key, made on first run) (MFSHELL_SECRET_FILE)")
+	str(&c.layout, "layout", "", "HTML template of the shell page, with <main id=\"mfshell-stage\"> and any <NAME-app> elements (default: built in) (MFSHELL_LAYOUT)")
+	str(&c.forward, "forward-headers", "", "comma-separated request headers passed on to fragment servers, besides Accept-Language; cookies and authorization only if named (MFSHELL_FORWARD_HEADERS)")
 	str(&c.logFormat, "log-format", "text", "log format: text or json (MFSHELL_LOG_FORMAT)")
 	str(&c.logLevel, "log-level", "info", "log level: debug, info, warn or error (MFSHELL_LOG_LEVEL)")
 	poll, err := time.ParseDuration(envDefault(e, "poll", "1s"))
 	if err != nil {
 		return usageError(fmt.Sprintf("MFSHELL_POLL: %v", err))
 	}
+	budget, err := time.ParseDuration(envDefault(e, "fragment-timeout", "250ms"))
+	if err != nil {
+		return usageError(fmt.Sprintf("MFSHELL_FRAGMENT_TIMEOUT: %v", err))
+	}
+	fs.DurationVar(&c.fragments, "fragment-timeout", budget, "time budget of all the server-rendered fragments of a page; what has not arrived by then the browser renders (MFSHELL_FRAGMENT_TIMEOUT)")
 	fs.DurationVar(&c.poll, "poll", poll, "how often to read the manifest store for changes made by other replicas; 0 turns it off (MFSHELL_POLL)")
 	fs.BoolVar(&c.demo, "demo", envDefault(e, "demo", "true") == "true", "publish and release the demo apps into a new, empty store (MFSHELL_DEMO)")
 	fs.BoolVar(&c.dev, "dev", envDefault(e, "dev", "false") == "true", "also accept unsigned overrides, ?mfshell-override=APP@URL, to run a local dev server's build in the shell; NEVER in production (MFSHELL_DEV)")
@@ -69,6 +82,9 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	if c.poll < 0 {
 		return usageError(fmt.Sprintf("--poll %v: must not be negative", c.poll))
 	}
+	if c.fragments <= 0 || c.fragments > time.Minute {
+		return usageError(fmt.Sprintf("--fragment-timeout %v: want a duration above 0 and at most 1m, such as 250ms", c.fragments))
+	}
 	return serve(ctx, e, c)
 }
 
@@ -76,6 +92,25 @@ func serve(ctx context.Context, e *env, c serveConfig) error {
 	logger, err := newLogger(e, c.logFormat, c.logLevel)
 	if err != nil {
 		return err
+	}
+	var lay *layout.Layout
+	if c.layout != "" {
+		b, err := os.ReadFile(c.layout)
+		if err != nil {
+			return fmt.Errorf("--layout: %w", err)
+		}
+		if lay, err = layout.Parse(b); err != nil {
+			return fmt.Errorf("--layout %s: %w", c.layout, err)
+		}
+	}
+	var forward []string
+	for h := range strings.SplitSeq(c.forward, ",") {
+		if h = strings.TrimSpace(h); h != "" {
+			forward = append(forward, h)
+		}
+	}
+	if _, err := fragments.New(fragments.Options{Forward: forward}); err != nil {
+		return usageError("--forward-headers: " + err.Error())
 	}
 	if err := os.MkdirAll(c.data, 0o755); err != nil {
 		return fmt.Errorf("data folder: %w", err)
@@ -137,6 +172,9 @@ func serve(ctx context.Context, e *env, c serveConfig) error {
 	s := server.NewServer(store, bundles, tokenFile)
 	s.Overrides = signer
 	s.Dev = c.dev
+	s.Layout = lay
+	s.FragmentTimeout = c.fragments
+	s.ForwardHeaders = forward
 	s.Addr = c.addr
 	s.CDNURL = c.cdnURL
 	s.Logger = logger
