@@ -68,9 +68,9 @@ func build(fsys fs.FS, entry, prefix string) (*Runtime, error) {
 		// The runtime's own properties, renamed to short names (about 120
 		// bytes of gzip). Only names that no object from outside has may
 		// be listed: DOM and JS built-ins (find, all, mark, define), the
-		// manifest's JSON (apps, styles, fallback), app lifecycles (mount,
+		// manifest's JSON (apps, styles, fallback, base), app lifecycles (mount,
 		// unmount) and window.mfshell; the e2e suite runs on the result.
-		MangleProps: `^(state|want|impl|live|props|root|sheets|doc|tracker|loader|routed|base|connected|disconnected|show|update|owner|hold|insert|release|restore|added|changed|share|portal|sync|life|retry|seen|fails|uq|opts|feed|router|bus|api|res|pfx|reg|se|sr|ph|cur|owns|wait|click|go|count|module|script)$`,
+		MangleProps: `^(state|want|impl|live|props|root|sheets|doc|tracker|loader|routed|connected|disconnected|show|update|owner|hold|insert|release|restore|added|changed|share|portal|sync|life|retry|seen|fails|uq|opts|feed|router|bus|api|res|pfx|reg|se|sr|ph|cur|owns|wait|click|go|count|module|script)$`,
 		// External: no sourceMappingURL comment in the bytes every page
 		// loads; the server sends a SourceMap header instead.
 		Sourcemap:     api.SourceMapExternal,
