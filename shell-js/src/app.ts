@@ -18,11 +18,11 @@
 import { fire } from "./bus";
 import { fill, renderRoot, type AppElement } from "./element";
 import { errorView } from "./errorview";
-import { fragment, type Loader } from "./loader";
+import { fragment, loadModule, loadScript } from "./loader";
 import { prefix } from "./manifest";
 import type { Lifecycles, Manifest, Mfshell, Props } from "./mfshell";
-import { cancel, later, rawAppend, Res, type Owner, type Tracker } from "./tracker";
-import { docSheets, type Styles } from "./styles";
+import { as, cancel, later, rawAppend, Res, type Owner } from "./tracker";
+import { docSheets, style } from "./styles";
 
 /** State is where an App is in its life; numbers, inlined by esbuild. */
 export const enum State {
@@ -46,11 +46,7 @@ export interface Options {
 /** Host is what an App needs from the shell. */
 export interface Host {
   readonly manifest: Manifest;
-  readonly apps: Map<string, App>;
   readonly api: Mfshell;
-  readonly tracker: Tracker;
-  readonly loader: Loader;
-  readonly styles: Styles;
   readonly opts: Options;
 }
 
@@ -65,7 +61,7 @@ interface Impl {
   /** a classic script that did not register: it runs again on every mount */
   legacy?: boolean;
   /** bootstrapped */
-  ok?: boolean;
+  booted?: boolean;
 }
 
 const fns = (x: unknown) => [x ?? []].flat().filter((f): f is Fn => typeof f == "function");
@@ -116,7 +112,7 @@ export class App implements Owner {
   constructor(name: string, h: Host) {
     this.name = name;
     this.h = h;
-    this.res = new Res(() => h.apps.values());
+    this.res = new Res();
   }
 
   /** set makes el the element the app should be mounted in (null: none) and resolves once it is (or failed). */
@@ -142,7 +138,7 @@ export class App implements Owner {
   private life(f: Fn[]) {
     return within(
       (async () => {
-        for (const g of f) await this.h.tracker.as(this, () => g(this.props!));
+        for (const g of f) await as(this, () => g(this.props!));
       })(),
       this.h.opts.lifecycleTimeout,
     );
@@ -164,20 +160,20 @@ export class App implements Owner {
       // "" checks nothing: only a --dev server gives it, for a dev server's files.
       const sri = (f = "") => e.integrity[f] ?? (() => { throw Error("no integrity for " + f); })();
       let x = this.impl?.v == v ? this.impl : undefined;
-      res.mark();
+      res.snap();
       if (!x) (res.g = new Map()), (res.k = []);
       else if (!x.legacy) res.restore();
       if (!props.hydrate && e.template) fill(root, e.template);
       // Every file's integrity is checked before anything is fetched.
-      const css = e.styles.map((f) => (e.isolation == "scoped" ? f.replace(/\.css$/, ".scoped.css") : f)).map((f) => [pfx + f, sri(f)]);
+      const css = e.styles.map((f) => (iso == "scoped" ? f.replace(/\.css$/, ".scoped.css") : f)).map((f) => [pfx + f, sri(f)]);
       if (e.format != "html") sri(e.entry);
       const [mod, sheets] = await within(
-        Promise.all([!x && e.format == "module" && h.loader.module(pfx, e), Promise.all(css.map(([u, i]) => h.styles.get(u, i)))]),
+        Promise.all([!x && e.format == "module" && loadModule(pfx, e), Promise.all(css.map(([u, i]) => style(u, i)))]),
         load,
       );
       if (this.want != el) throw 0;
       this.sheets = sheets.map((s) => s.s);
-      this.doc = shadow ? sheets.flatMap((s) => (s.f ? [s.f] : [])) : this.sheets;
+      this.doc = shadow ? sheets.flatMap((s) => s.f ?? []) : this.sheets;
       this.share();
       docSheets(this.doc, []);
       // An html app has no bundle: its HTML comes from the server, inlined
@@ -188,13 +184,13 @@ export class App implements Owner {
         // A classic script: its first run tells whether it registers; a
         // legacy one runs again, from scratch, on every mount.
         this.reg = undefined;
-        await within(h.loader.script(pfx + e.entry, sri(e.entry)), load);
+        await within(loadScript(pfx + e.entry, sri(e.entry)), load);
         x ??= this.reg ? impl(this.reg, v) : { v, b: [], m: [], u: [], legacy: true };
       }
       this.impl = x;
       if (this.want != el) throw 0;
       this.state = State.BOOTSTRAPPING;
-      if (!x.ok) await this.life(x.b), (x.ok = true);
+      if (!x.booted) await this.life(x.b), (x.booted = true);
       this.state = State.MOUNTING;
       this.live = true;
       await this.life(x.m);
@@ -258,7 +254,7 @@ export class App implements Owner {
     return this.ph.shadowRoot!;
   }
 
-  find(selector: string) {
+  query(selector: string) {
     return this.sr?.querySelector(selector);
   }
 }

@@ -1,5 +1,5 @@
 // Events between apps and the shell: fire dispatches the shell's own DOM
-// events on window; Bus is the cross-app event bus and the shared store.
+// events on window; the rest is the cross-app event bus and the shared store.
 // Which app owns a handler (so that it goes when the app unmounts) is the
 // tracker's business, not the bus's.
 
@@ -25,39 +25,35 @@ function call(fs: Set<Handler> | undefined, ...a: unknown[]) {
     }
 }
 
-/** Bus holds the event handlers and the store of all apps. */
-export class Bus {
-  private h = new Map<string, Set<Handler>>();
-  private d = new Map<string, unknown>();
-  private s = new Set<Handler>();
+// The event handlers by type, the store and its subscribers, of all apps.
+const handlers = new Map<string, Set<Handler>>();
+const data = new Map<string, unknown>();
+const subscribers = new Set<Handler>();
 
-  /** on calls f(detail, type) on every emit of type, until the returned function is called. */
-  on(type: string, f: Handler) {
-    const s = this.h.get(type) ?? new Set();
-    this.h.set(type, s.add(f));
-    return () => {
-      s.delete(f);
-    };
-  }
+/** on calls f(detail, type) on every emit of type, until the returned function is called. */
+export function on(type: string, f: Handler) {
+  const s = handlers.get(type) ?? new Set();
+  handlers.set(type, s.add(f));
+  return () => {
+    s.delete(f);
+  };
+}
 
-  emit(type: string, detail?: unknown) {
-    call(this.h.get(type), detail, type);
-  }
+/** emit calls every handler of type with (detail, type). */
+export const emit = (type: string, detail?: unknown) => call(handlers.get(type), detail, type);
 
-  get(key: string) {
-    return this.d.get(key);
-  }
+/** get and set read and write the store; set calls every subscriber with (key, value). */
+export const get = (key: string) => data.get(key);
 
-  set(key: string, value: unknown) {
-    this.d.set(key, value);
-    call(this.s, key, value);
-  }
+export function set(key: string, value: unknown) {
+  data.set(key, value);
+  call(subscribers, key, value);
+}
 
-  /** subscribe calls f(key, value) on every set, until the returned function is called. */
-  subscribe(f: Handler) {
-    this.s.add(f);
-    return () => {
-      this.s.delete(f);
-    };
-  }
+/** subscribe calls f(key, value) on every set, until the returned function is called. */
+export function subscribe(f: Handler) {
+  subscribers.add(f);
+  return () => {
+    subscribers.delete(f);
+  };
 }

@@ -4,36 +4,34 @@
 
 import { cancel, later } from "./tracker";
 
-/** Feed calls changed(revision) for every revision the server announces. */
-export class Feed {
-  declare private es?: EventSource;
-  declare private t?: ReturnType<typeof later>;
-  private wait = 1e3;
+/** Feed starts and stops the stream; start and stop are idempotent. */
+export interface Feed {
+  start(): void;
+  stop(): void;
+}
 
-  declare private url: string;
-  declare private changed: (revision: number) => void;
-  constructor(url: string, changed: (revision: number) => void) {
-    this.url = url;
-    this.changed = changed;
-  }
-
-  start() {
-    if (this.es) return;
-    cancel(this.t);
-    const es = (this.es = new EventSource(this.url));
-    es.addEventListener("manifest", (e) => this.changed(JSON.parse((e as MessageEvent).data).revision));
-    es.onopen = () => (this.wait = 1e3);
-    es.onerror = () => {
-      if (es.readyState != 2) return; // CLOSED: the browser gave up
-      this.stop();
-      this.t = later(() => this.start(), this.wait);
-      this.wait = Math.min(this.wait * 2, 6e4);
-    };
-  }
-
-  stop() {
-    this.es?.close();
-    this.es = undefined;
-    cancel(this.t);
-  }
+/** feed calls changed(revision) for every revision the server announces at url. */
+export function feed(url: string, changed: (revision: number) => void): Feed {
+  let es: EventSource | undefined, t: ReturnType<typeof later> | undefined, wait = 1e3;
+  const f = {
+    start() {
+      if (es) return;
+      cancel(t);
+      const s = (es = new EventSource(url));
+      s.addEventListener("manifest", (e) => changed(JSON.parse((e as MessageEvent).data).revision));
+      s.onopen = () => (wait = 1e3);
+      s.onerror = () => {
+        if (s.readyState != 2) return; // CLOSED: the browser gave up
+        f.stop();
+        t = later(f.start, wait);
+        wait = Math.min(wait * 2, 6e4);
+      };
+    },
+    stop() {
+      es?.close();
+      es = undefined;
+      cancel(t);
+    },
+  };
+  return f;
 }

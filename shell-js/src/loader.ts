@@ -9,65 +9,61 @@
 import type { AppEntry } from "./mfshell";
 import { listen, rawAppend, unlisten } from "./tracker";
 
-/** Loader imports modules and runs classic scripts. */
-export class Loader {
-  // Module URLs whose integrity an import map on the page already gives.
-  declare private seen?: Set<string>;
-  // Failed imports by entry URL: Chromium keeps a module whose fetch failed
-  // (a 404) in its module map, so a retry imports the entry under a new URL.
-  private fails: Record<string, number> = {};
+// Module URLs whose integrity an import map on the page already gives.
+let seen: Set<string> | undefined;
+// Failed imports by entry URL: Chromium keeps a module whose fetch failed
+// (a 404) in its module map, so a retry imports the entry under a new URL.
+const fails: Record<string, number> = {};
 
-  private insert(setup: (s: HTMLScriptElement) => void) {
-    const s = document.createElement("script");
-    s.nonce = document.querySelector<HTMLScriptElement>("script[nonce]")?.nonce ?? "";
-    setup(s);
-    rawAppend(document.head, s);
-    return s;
+function insert(setup: (s: HTMLScriptElement) => void) {
+  const s = document.createElement("script");
+  s.nonce = document.querySelector<HTMLScriptElement>("script[nonce]")?.nonce ?? "";
+  setup(s);
+  rawAppend(document.head, s);
+  return s;
+}
+
+/** loadModule imports e's entry under pfx, first adding an import map with the integrity of that version's JS files unless one already has it. */
+export function loadModule(pfx: string, e: AppEntry): Promise<unknown> {
+  const known = (seen ??= scan()), add: Record<string, string> = {}, entry = pfx + e.entry, n = fails[entry];
+  const url = n ? entry + "?mfshell-retry=" + n : entry;
+  for (const [f, sri] of Object.entries(e.integrity)) {
+    const u = pfx + f;
+    if (/\.m?js$/.test(f) && !known.has(u)) known.add(u), (add[u] = sri);
   }
-
-  /** module imports e's entry under pfx, first adding an import map with the integrity of that version's JS files unless one already has it. */
-  module(pfx: string, e: AppEntry): Promise<unknown> {
-    const seen = (this.seen ??= scan()), add: Record<string, string> = {}, entry = pfx + e.entry, n = this.fails[entry];
-    const url = n ? entry + "?mfshell-retry=" + n : entry;
-    for (const [f, sri] of Object.entries(e.integrity)) {
-      const u = pfx + f;
-      if (/\.m?js$/.test(f) && !seen.has(u)) seen.add(u), (add[u] = sri);
-    }
-    if (n) add[url] = e.integrity[e.entry!];
-    if (Object.keys(add).length)
-      this.insert((s) => {
-        s.type = "importmap";
-        s.textContent = JSON.stringify({ integrity: add });
-      });
-    return import(url).catch((x) => {
-      this.fails[entry] = (n || 0) + 1;
-      throw x;
+  if (n) add[url] = e.integrity[e.entry!];
+  if (Object.keys(add).length)
+    insert((s) => {
+      s.type = "importmap";
+      s.textContent = JSON.stringify({ integrity: add });
     });
-  }
+  return import(url).catch((x) => {
+    fails[entry] = (n || 0) + 1;
+    throw x;
+  });
+}
 
-  /** script runs the classic script at url; it rejects if the script fails to load or throws at its top level. */
-  script(url: string, integrity: string) {
-    return new Promise<void>((ok, ko) => {
-      let thrown: unknown;
-      const caught = (e: Event) => {
-        const x = e as ErrorEvent;
-        if (x.filename == url) thrown = x.error ?? Error(x.message);
-      };
-      const done = (err?: unknown) => {
-        unlisten(window, "error", caught);
-        s.remove();
-        err ?? thrown ? ko(err ?? thrown) : ok();
-      };
-      listen(window, "error", caught);
-      const s = this.insert((s) => {
-        s.src = url;
-        s.integrity = integrity;
-        s.crossOrigin = "anonymous";
-        s.onload = () => done();
-        s.onerror = () => done(Error("could not load " + url));
-      });
+/** loadScript runs the classic script at url; it rejects if the script fails to load or throws at its top level. */
+export function loadScript(url: string, integrity: string) {
+  return new Promise<void>((ok, ko) => {
+    let thrown: unknown;
+    const caught = (x: ErrorEvent) => {
+      if (x.filename == url) thrown = x.error ?? Error(x.message);
+    };
+    const done = (err?: unknown) => {
+      unlisten(window, "error", caught);
+      s.remove();
+      err ?? thrown ? ko(err ?? thrown) : ok();
+    };
+    listen(window, "error", caught);
+    const s = insert((s) => {
+      s.src = url;
+      s.integrity = integrity;
+      s.crossOrigin = "anonymous";
+      s.onload = () => done();
+      s.onerror = () => done(Error("could not load " + url));
     });
-  }
+  });
 }
 
 /** get fetches url; it rejects on network failure, integrity mismatch or an HTTP error status. */

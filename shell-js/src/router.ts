@@ -4,11 +4,21 @@
 
 import { listen, unlisten } from "./tracker";
 
+/**
+ * navigate pushes path and, like single-spa, dispatches popstate: the
+ * shell routes on it, and a mounted app's own router sees the new URL.
+ */
+export function navigate(path: string) {
+  const u = new URL(path, location.href);
+  if (u.href != location.href) history.pushState(null, "", u);
+  dispatchEvent(new PopStateEvent("popstate"));
+}
+
 /** Router turns URL changes into calls of show, one at a time. */
 export class Router {
   private q: Promise<unknown> = Promise.resolve();
   private n = 0;
-  private on = false;
+  private running = false;
 
   /**
    * show makes the page show path and is called one at a time; stale
@@ -23,27 +33,17 @@ export class Router {
   }
 
   start() {
-    if (this.on) return;
-    this.on = true;
+    if (this.running) return;
+    this.running = true;
     listen(document, "click", this.click);
     listen(window, "popstate", this.go);
     this.go();
   }
 
   stop() {
-    this.on = false;
+    this.running = false;
     unlisten(document, "click", this.click);
     unlisten(window, "popstate", this.go);
-  }
-
-  /**
-   * navigate pushes path and, like single-spa, dispatches popstate: the
-   * shell routes on it, and a mounted app's own router sees the new URL.
-   */
-  navigate(path: string) {
-    const u = new URL(path, location.href);
-    if (u.href != location.href) history.pushState(null, "", u);
-    dispatchEvent(new PopStateEvent("popstate"));
   }
 
   /** go queues a transition to the current path. */
@@ -56,8 +56,7 @@ export class Router {
       .catch(reportError);
   };
 
-  private click = (e: Event) => {
-    const m = e as MouseEvent;
+  private click = (m: MouseEvent) => {
     if (m.defaultPrevented || m.button || m.metaKey || m.ctrlKey || m.shiftKey || m.altKey) return;
     // composedPath: the link may be inside an app's shadow root.
     const a = m.composedPath().find((x) => x instanceof HTMLAnchorElement) as HTMLAnchorElement | undefined;
@@ -65,6 +64,6 @@ export class Router {
     const u = new URL(a.href);
     if (u.origin != location.origin || (u.hash && u.pathname == location.pathname) || !this.owns(u.pathname)) return;
     m.preventDefault();
-    this.navigate(u.href);
+    navigate(u.href);
   };
 }

@@ -5,96 +5,91 @@
 // decides which element stands in the stage.
 
 import { App, type Options } from "./app";
-import { Bus, fire } from "./bus";
+import { emit, fire, get, on, set, subscribe } from "./bus";
 import { define, elementClass, type AppElement, type Delegate } from "./element";
 import { notFound } from "./errorview";
-import { Feed } from "./feed";
-import { Loader } from "./loader";
+import { feed } from "./feed";
 import { fetchManifest, inline, route } from "./manifest";
 import type { Manifest, Mfshell } from "./mfshell";
-import { Router } from "./router";
-import { Styles } from "./styles";
-import { Tracker } from "./tracker";
+import { navigate, Router } from "./router";
+import { as, hold, track, untrack } from "./tracker";
 
 /** Shell is the whole runtime of one page; start and stop are idempotent. */
 export class Shell implements Delegate {
   declare manifest: Manifest;
-  readonly apps = new Map<string, App>();
-  readonly loader = new Loader();
-  readonly styles = new Styles();
-  readonly bus = new Bus();
-  readonly tracker = new Tracker(
-    () => this.apps.values(),
-    (stack) => (stack.includes(new URL(this.manifest.cdn, location.href).href) ? this.routed : undefined),
-  );
+  readonly byName = new Map<string, App>();
   readonly router = new Router((p, stale) => this.show(p, stale), (p) => !!route(this.manifest, p));
-  readonly feed = new Feed("/_mfshell/events", (r) => this.update(r));
+  readonly feed = feed("/_mfshell/events", (r) => this.update(r));
   declare readonly api: Mfshell;
   /** The app the stage is given to. */
   declare private routed?: App;
-  private base = elementClass(this);
+  private cls = elementClass(this);
   private uq: Promise<unknown> = Promise.resolve();
-  private on = false;
+  private running = false;
 
   declare readonly opts: Options;
   constructor(opts: Options) {
     this.opts = opts;
-    const s = this, t = this.tracker, b = this.bus;
+    const s = this;
     this.api = {
-      navigate: (p) => s.router.navigate(p),
+      navigate,
       register: (n, l) => {
-        const a = s.apps.get(n);
+        const a = s.byName.get(n);
         if (a) a.reg = l;
       },
       // Handlers run with no current app, so that what they start is
       // attributed to their own app (by stack), not to the emitter.
-      on: (type, f) => t.hold(b.on(type, f)),
-      emit: (type, d) => t.as(undefined, () => b.emit(type, d)),
+      on: (type, f) => hold(on(type, f)),
+      emit: (type, d) => as(undefined, () => emit(type, d)),
       store: {
-        get: (k) => b.get(k),
-        set: (k, v) => t.as(undefined, () => b.set(k, v)),
-        subscribe: (f) => t.hold(b.subscribe(f)),
+        get,
+        set: (k, v) => as(undefined, () => set(k, v)),
+        subscribe: (f) => hold(subscribe(f)),
       },
       get manifest() {
         return s.manifest;
       },
-      resources: (n) => s.apps.get(n)?.res.count(),
+      resources: (n) => s.byName.get(n)?.res.count(),
     };
   }
 
   async start() {
-    if (this.on) return;
-    this.on = true;
+    if (this.running) return;
+    this.running = true;
     this.manifest ??= inline() ?? (await fetchManifest());
+    // Tracking starts before anything can reach window.mfshell or an App.
+    track(
+      () => this.byName.values(),
+      (stack) => (stack.includes(new URL(this.manifest.cdn, location.href).href) ? this.routed : undefined),
+    );
     window.mfshell = this.api;
-    this.tracker.start();
-    this.define();
+    this.defineAll();
     this.router.start();
     this.feed.start();
   }
 
   /** stop ends routing, the feed and the patches; mounted apps stay as they are. */
   stop() {
-    this.on = false;
+    this.running = false;
     this.feed.stop();
     this.router.stop();
-    this.tracker.stop();
+    untrack();
   }
 
   connected(el: AppElement) {
-    this.apps.get(el.localName.slice(0, -4))?.set(el);
+    this.byName.get(el.localName.slice(0, -4))?.set(el);
   }
 
   disconnected(el: AppElement) {
-    const a = this.apps.get(el.localName.slice(0, -4));
+    const a = this.byName.get(el.localName.slice(0, -4));
     if (a?.want == el) a.set(null);
   }
 
-  // define gives every app of the manifest an App and its element.
-  private define() {
+  // defineAll gives every app of the manifest an App and its element.
+  private defineAll() {
     for (const n in this.manifest.apps) {
-      this.apps.has(n) || this.apps.set(n, new App(n, this));
-      define(n + "-app", this.base);
+      this.byName.has(n) || this.byName.set(n, new App(n, this));
+      define(n + "-app", this.cls);
     }
   }
 
@@ -103,7 +98,7 @@ export class Shell implements Delegate {
   // newer navigation can overtake a slow load.
   private async show(path: string, stale: () => boolean) {
     const stage = document.getElementById("mfshell-stage");
-    const n = route(this.manifest, path), a = n ? this.apps.get(n) : undefined, old = this.routed;
+    const n = route(this.manifest, path), a = n ? this.byName.get(n) : undefined, old = this.routed;
     if (!stage || (a && a == old)) return;
     if (old) await old.set(null), (this.routed = undefined);
     if (stale()) return;
@@ -124,7 +119,7 @@ export class Shell implements Delegate {
         const m = await fetchManifest();
         if (m.revision <= this.manifest.revision) return;
         this.manifest = m;
-        this.define();
+        this.defineAll();
         fire("manifest", { revision: m.revision });
         // A path nobody owned may have an owner now.
         if (!this.routed) this.router.go();

@@ -18,20 +18,18 @@ export interface Sheet {
   f?: CSSStyleSheet;
 }
 
-/** Styles loads and caches stylesheets by URL. */
-export class Styles {
-  private c = new Map<string, Promise<Sheet>>();
+// The sheets loaded or loading, by URL.
+const cache = new Map<string, Promise<Sheet>>();
 
-  /** get returns the sheet at url, fetched with integrity once; it rejects on HTTP error, integrity mismatch or network failure. */
-  get(url: string, integrity: string): Promise<Sheet> {
-    let p = this.c.get(url);
-    if (!p) {
-      this.c.set(url, (p = load(url, integrity)));
-      // Not caching a failure lets Retry fetch again; the caller gets the error from p.
-      p.catch(() => this.c.delete(url));
-    }
-    return p;
+/** style returns the sheet at url, fetched with integrity once; it rejects on HTTP error, integrity mismatch or network failure. */
+export function style(url: string, integrity: string): Promise<Sheet> {
+  let p = cache.get(url);
+  if (!p) {
+    cache.set(url, (p = load(url, integrity)));
+    // Not caching a failure lets Retry fetch again; the caller gets the error from p.
+    p.catch(() => cache.delete(url));
   }
+  return p;
 }
 
 async function load(url: string, integrity: string): Promise<Sheet> {

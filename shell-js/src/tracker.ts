@@ -22,7 +22,7 @@
 //     such as React's "already listening" marker), diffed from a snapshot
 //     taken before each mount; a key several mounted apps lack in their
 //     snapshots is the most recently mounted one's;
-//   - mfshell.on handlers and store subscriptions (Tracker.hold).
+//   - mfshell.on handlers and store subscriptions (hold).
 //
 // Portals: under shadow isolation a node an app appends to body (a modal, a
 // tooltip) is re-homed into the app's portal root, the shadow root of a host
@@ -52,9 +52,13 @@ type Fn = (...a: any[]) => any;
 type Listener = [EventTarget, string, EventListenerOrEventListenerObject, boolean];
 
 const ET = EventTarget.prototype;
-/** listen adds a listener the shell owns: the prototype method is never patched. */
-export const listen = (t: EventTarget, type: string, f: EventListener) => ET.addEventListener.call(t, type, f);
-export const unlisten = (t: EventTarget, type: string, f: EventListener) => ET.removeEventListener.call(t, type, f);
+/**
+ * listen adds a listener the shell owns: the prototype method is never
+ * patched. f may take the event it listens for (MouseEvent, ErrorEvent).
+ */
+export const listen = (t: EventTarget, type: string, f: (e: never) => void) => ET.addEventListener.call(t, type, f as EventListener);
+export const unlisten = (t: EventTarget, type: string, f: EventListenerOrEventListenerObject | ((e: never) => void), c?: boolean) =>
+  ET.removeEventListener.call(t, type, f as EventListener, c);
 /** rawAppend appends a node the shell owns to head or body, untracked. */
 export const rawAppend = (p: Node, n: Node) => Node.prototype.appendChild.call(p, n);
 // The originals, captured before any patch, for the shell's own timers.
@@ -71,11 +75,6 @@ const targets = () => [window, document, document.body] as any[];
 
 /** Res is what one app holds: the side effects its teardown releases. */
 export class Res {
-  /** all returns every app, for telling whose a new global is. */
-  declare private all: () => Iterable<{ res: Res }>;
-  constructor(all: () => Iterable<{ res: Res }>) {
-    this.all = all;
-  }
   l = new Set<Listener>();
   /** timeouts and intervals */
   t = new Set<number>();
@@ -94,28 +93,26 @@ export class Res {
   /** stylesheet nodes removed at unmount, with the rules they had, put back before the next mount */
   k: [Node, Node, string[] | undefined][] = [];
 
-  /** mark snapshots the own keys of window, document and body, before a mount. */
-  mark() {
+  /** snap snapshots the own keys of window, document and body, before a mount. */
+  snap() {
     this.b = targets().map((t) => new Set(Object.keys(t)));
     this.m = performance.now();
   }
 
-  /** added returns the keys added to targets()[i] since mark. */
+  /** added returns the keys added to targets()[i] since snap; of those, a key that apps mounted later lack too is theirs. */
   private added(i: number) {
-    const b = this.b?.[i], later = [...this.all()].filter(({ res: r }) => r.b && r.m > this.m);
+    const b = this.b?.[i], later = [...owners()].filter(({ res: r }) => r.b && r.m > this.m);
     return b ? Object.keys(targets()[i]).filter((k) => !b.has(k) && !later.some(({ res: r }) => !r.b![i].has(k))) : [];
   }
 
   /** count reports what the app holds now. */
   count() {
-    let nodes = 0;
-    for (const n of this.n) if (n.isConnected) nodes++;
     return {
       listeners: this.l.size + this.u.size,
       timers: this.t.size + this.r.size,
       observers: this.o.size,
       globals: this.added(0).length,
-      nodes,
+      nodes: [...this.n].filter((n) => n.isConnected).length,
     };
   }
 
@@ -128,7 +125,7 @@ export class Res {
    */
   release(keep: boolean) {
     const held = this.count();
-    for (const [t, type, f, c] of this.l) ET.removeEventListener.call(t, type, f, c);
+    for (const l of this.l) unlisten(...l);
     for (const id of this.t) cancel(id);
     for (const id of this.r) cancelFrame(id);
     for (const o of this.o) o.disconnect();
@@ -177,199 +174,191 @@ export interface Owner {
   pfx?: string;
   /** portal returns where the app's appends to document.body go (shadow isolation), if not body; with peek, only if it exists. */
   portal(peek?: unknown): ShadowRoot | undefined;
-  /** find queries the app's shadow root, for document lookups that found nothing in the document. */
-  find(selector: string): Element | null | undefined;
+  /** query queries the app's shadow root, for document lookups that found nothing in the document. */
+  query(selector: string): Element | null | undefined;
+}
+
+// cur is the app whose code the shell is calling right now.
+let cur: Owner | undefined;
+// Each patch: object, key, previous value, whether it was an own property.
+let patches: [any, string, unknown, boolean][] = [];
+// The apps, and the app to blame for CDN code no app claims; given to track.
+let owners: () => Iterable<Owner>;
+let guess: (stack: string) => Owner | undefined;
+
+/** owner returns the app that is calling, or undefined if none can be told. */
+function owner(): Owner | undefined {
+  if (cur) return cur;
+  // In V8, only the frames' URLs are read (prepareStackTrace): the usual
+  // stack text would have V8 reparse each script on the stack for line and
+  // column numbers (which it still does while DevTools are attached).
+  const E = Error as any, limit = E.stackTraceLimit, prep = E.prepareStackTrace;
+  E.stackTraceLimit = 8;
+  E.prepareStackTrace = (_: unknown, c: any[]) => c.map((f) => f.getFileName()).join(" ");
+  const s: string = Error().stack ?? "";
+  E.stackTraceLimit = limit;
+  E.prepareStackTrace = prep;
+  let w: Owner | undefined, at = 1e9;
+  // The innermost frame that belongs to an app wins.
+  for (const a of owners()) {
+    const i = a.pfx ? s.indexOf(a.pfx) : -1;
+    if (i >= 0 && i < at) (at = i), (w = a);
+  }
+  return w ?? guess(s);
+}
+
+/** as runs f with o as the current app (undefined: attribute by stack). */
+export function as<T>(o: Owner | undefined, f: () => T): T {
+  const prev = cur;
+  cur = o;
+  try {
+    return f();
+  } finally {
+    cur = prev;
+  }
+}
+
+/** hold makes the calling app own undo (run at its unmount) and returns an undo that also lets go. */
+export function hold(undo: () => void): () => void {
+  const a = owner();
+  if (!a) return undo;
+  const off = () => {
+    a.res.u.delete(off);
+    undo();
+  };
+  a.res.u.add(off);
+  return off;
 }
 
 /**
- * Tracker installs the patches (start) and removes them (stop), and tells
- * which app a call comes from (owner).
+ * track installs the patches (untrack removes them); apps returns every
+ * app, fallback the app that CDN code no app's prefix claims belongs to.
  */
-export class Tracker {
-  /** cur is the app whose code the shell is calling right now. */
-  declare cur?: Owner;
-  // Each patch: object, key, previous value, whether it was an own property.
-  private p: [any, string, unknown, boolean][] = [];
-
-  declare private apps: () => Iterable<Owner>;
-  declare private fallback: (stack: string) => Owner | undefined;
-  constructor(apps: () => Iterable<Owner>, fallback: (stack: string) => Owner | undefined) {
-    this.apps = apps;
-    this.fallback = fallback;
+export function track(apps: () => Iterable<Owner>, fallback: (stack: string) => Owner | undefined) {
+  if (patches.length) return;
+  owners = apps;
+  guess = fallback;
+  const w = window as any, d = document, body = d.body as any;
+  const patch = (o: any, k: string, f: (old: any) => unknown) => {
+    const old = o[k];
+    if (!old) return;
+    patches.push([o, k, old, Object.hasOwn(o, k)]);
+    o[k] = f(old);
+  };
+  for (const o of targets()) {
+    patch(o, "addEventListener", (add) => function (this: EventTarget, type: string, f: any, opt: any) {
+      add.call(this, type, f, opt);
+      // A listener that cannot be called (React's probe of passive
+      // listener support) holds nothing: no stack to capture.
+      const a = (typeof f == "function" || f?.handleEvent) && owner(), c = capture(opt), s: AbortSignal | undefined = opt?.signal;
+      if (a && !s?.aborted && !find(a.res.l, this, type, f, c)) {
+        const l: Listener = [this, type, f, c];
+        a.res.l.add(l);
+        s?.addEventListener("abort", () => a.res.l.delete(l));
+        // A listener on body also listens in the app's portal root, where
+        // events from re-homed nodes still have their real target: React
+        // delegates a portal's events to its container, body, and finds
+        // nothing at the retargeted host.
+        if (this == body) a.portal()?.addEventListener(type, f, opt);
+      }
+    });
+    patch(o, "removeEventListener", (rm) => function (this: EventTarget, type: string, f: any, opt: any) {
+      rm.call(this, type, f, opt);
+      const c = capture(opt);
+      for (const a of apps()) {
+        if (this == body) a.portal(1)?.removeEventListener(type, f, opt);
+        const l = find(a.res.l, this, type, f, c);
+        l && a.res.l.delete(l);
+      }
+    });
   }
 
-  /** owner returns the app that is calling, or undefined if none can be told. */
-  owner(): Owner | undefined {
-    if (this.cur) return this.cur;
-    // In V8, only the frames' URLs are read (prepareStackTrace): the usual
-    // stack text would have V8 reparse each script on the stack for line and
-    // column numbers (which it still does while DevTools are attached).
-    const E = Error as any, limit = E.stackTraceLimit, prep = E.prepareStackTrace;
-    E.stackTraceLimit = 8;
-    E.prepareStackTrace = (_: unknown, c: any[]) => c.map((f) => f.getFileName()).join(" ");
-    const s: string = Error().stack ?? "";
-    E.stackTraceLimit = limit;
-    E.prepareStackTrace = prep;
-    let w: Owner | undefined, at = 1e9;
-    // The innermost frame that belongs to an app wins.
-    for (const a of this.apps()) {
-      const i = a.pfx ? s.indexOf(a.pfx) : -1;
-      if (i >= 0 && i < at) (at = i), (w = a);
-    }
-    return w ?? this.fallback(s);
-  }
-
-  /** as runs f with o as the current app (undefined: attribute by stack). */
-  as<T>(o: Owner | undefined, f: () => T): T {
-    const prev = this.cur;
-    this.cur = o;
-    try {
-      return f();
-    } finally {
-      this.cur = prev;
-    }
-  }
-
-  /** hold makes the calling app own undo (run at its unmount) and returns an undo that also lets go. */
-  hold(undo: () => void): () => void {
-    const a = this.owner();
-    if (!a) return undo;
-    const off = () => {
-      a.res.u.delete(off);
-      undo();
-    };
-    a.res.u.add(off);
-    return off;
-  }
-
-  start() {
-    if (this.p.length) return;
-    const t = this, w = window as any, d = document, body = d.body as any;
-    const each = (f: (r: Res) => void) => {
-      for (const a of t.apps()) f(a.res);
-    };
-    const patch = (o: any, k: string, f: (old: any) => unknown) => {
-      const old = o[k];
-      if (!old) return;
-      this.p.push([o, k, old, Object.hasOwn(o, k)]);
-      o[k] = f(old);
-    };
-
-    for (const o of targets()) {
-      patch(o, "addEventListener", (add) => function (this: EventTarget, type: string, f: any, opt: any) {
-        add.call(this, type, f, opt);
-        // A listener that cannot be called (React's probe of passive
-        // listener support) holds nothing: no stack to capture.
-        const a = (typeof f == "function" || f?.handleEvent) && t.owner(), c = capture(opt), s: AbortSignal | undefined = opt?.signal;
-        if (a && !s?.aborted && !find(a.res.l, this, type, f, c)) {
-          const l: Listener = [this, type, f, c];
-          a.res.l.add(l);
-          s?.addEventListener("abort", () => a.res.l.delete(l));
-          // A listener on body also listens in the app's portal root, where
-          // events from re-homed nodes still have their real target: React
-          // delegates a portal's events to its container, body, and finds
-          // nothing at the retargeted host.
-          if (this == body) a.portal()?.addEventListener(type, f, opt);
-        }
-      });
-      patch(o, "removeEventListener", (rm) => function (this: EventTarget, type: string, f: any, opt: any) {
-        rm.call(this, type, f, opt);
-        const c = capture(opt);
-        if (this == body) for (const a of t.apps()) a.portal(1)?.removeEventListener(type, f, opt);
-        each((r) => {
-          const l = find(r.l, this, type, f, c);
-          l && r.l.delete(l);
-        });
-      });
-    }
-
-    // A timeout or frame that fires lets go of itself; an interval is held until cleared.
-    const once = (k: string, s: "t" | "r") =>
-      patch(w, k, (orig) => (f: unknown, ...x: unknown[]) => {
-        const a = typeof f == "function" && t.owner();
-        if (!a) return orig(f, ...x);
-        const ids = a.res[s], id: number = orig((...y: unknown[]) => {
-          ids.delete(id);
-          f(...y);
-        }, ...x);
-        ids.add(id);
-        return id;
-      });
-    once("setTimeout", "t");
-    once("requestAnimationFrame", "r");
-    patch(w, "setInterval", (orig) => (f: unknown, ...x: unknown[]) => {
-      const a = typeof f == "function" && t.owner(), id = orig(f, ...x);
-      a && a.res.t.add(id);
+  // A timeout or frame that fires lets go of itself; an interval is held until cleared.
+  for (const [k, s, once] of [["setTimeout", "t", 1], ["setInterval", "t", 0], ["requestAnimationFrame", "r", 1]] as const)
+    patch(w, k, (orig) => (f: unknown, ...x: unknown[]) => {
+      const a = typeof f == "function" && owner();
+      if (!a) return orig(f, ...x);
+      const ids = a.res[s],
+        id: number = orig(
+          once
+            ? (...y: unknown[]) => {
+                ids.delete(id);
+                f(...y);
+              }
+            : f,
+          ...x,
+        );
+      ids.add(id);
       return id;
     });
-    for (const [k, s] of [["clearTimeout", "t"], ["clearInterval", "t"], ["cancelAnimationFrame", "r"]] as const)
-      patch(w, k, (orig) => (id: number) => {
-        orig(id);
-        each((r) => r[s].delete(id));
-      });
-
-    for (const k of ["Mutation", "Resize", "Intersection", "Performance"])
-      patch(w, k + "Observer", (O: any) => class extends O {
-        a = t.owner();
-        observe(...x: unknown[]) {
-          this.a?.res.o.add(this);
-          return super.observe(...x);
-        }
-        disconnect() {
-          this.a?.res.o.delete(this);
-          return super.disconnect();
-        }
-      });
-
-    // Nodes appended to head or body. Under shadow isolation a node appended
-    // to body (a modal, a tooltip) goes to the app's portal root instead,
-    // where the app's stylesheets apply.
-    for (const o of [d.head, body])
-      for (const k of ["appendChild", "insertBefore", "append", "prepend"])
-        patch(o, k, (orig) => function (this: ParentNode, ...x: any[]) {
-          const a = t.owner();
-          if (!a) return orig.apply(this, x);
-          const n = a.res.n;
-          if (n.size > 64) for (const y of n) y.isConnected || n.delete(y);
-          for (const y of k.length > 7 ? [x[0]] : x)
-            if (y instanceof DocumentFragment) y.childNodes.forEach((z) => n.add(z));
-            else if (y instanceof Node) n.add(y);
-          const p: any = this == body && a.portal();
-          if (!p) return orig.apply(this, x);
-          if (k == "insertBefore" && x[1]?.parentNode != p) x[1] = null;
-          return p[k](...x);
-        });
-    // So that an app's own body.removeChild(node) still works on a re-homed node.
-    patch(body, "removeChild", (orig) => function (this: Node, n: Node) {
-      const p = n?.parentNode as ShadowRoot | null;
-      return p && p != this && (p.host as HTMLElement)?.dataset.mfshellPortal != null ? p.removeChild(n) : orig.call(this, n);
+  for (const [k, s] of [["clearTimeout", "t"], ["clearInterval", "t"], ["cancelAnimationFrame", "r"]] as const)
+    patch(w, k, (orig) => (id: number) => {
+      orig(id);
+      for (const a of apps()) a.res[s].delete(id);
     });
 
-    // Re-running is safe: a name defined again is ignored (legacy scripts
-    // run again on every mount; apps define their own elements).
-    patch(CustomElementRegistry.prototype, "define", (orig) => function (this: CustomElementRegistry, name: string, ...x: unknown[]) {
-      this.get(name) || orig.call(this, name, ...x);
-    });
-
-    // A lookup by id or selector that finds nothing in the document also
-    // searches the shadow roots of live apps: single-spa-vue mounts on
-    // document.querySelector("#single-spa-application\:NAME ..."), legacy
-    // scripts on document.getElementById, and both render in a shadow root.
-    const pierce = (orig: Fn, sel: (x: string) => string) => function (this: Document, x: string) {
-      const r = orig.call(this, x);
-      if (r) return r;
-      for (const a of t.apps()) {
-        const e = a.find(sel(x));
-        if (e) return e;
+  for (const k of ["Mutation", "Resize", "Intersection", "Performance"])
+    patch(w, k + "Observer", (O: any) => class extends O {
+      a = owner();
+      observe(...x: unknown[]) {
+        this.a?.res.o.add(this);
+        return super.observe(...x);
       }
-      return null;
-    };
-    patch(d, "querySelector", (o) => pierce(o, (x) => x));
-    patch(d, "getElementById", (o) => pierce(o, (x) => "#" + CSS.escape(x)));
-  }
+      disconnect() {
+        this.a?.res.o.delete(this);
+        return super.disconnect();
+      }
+    });
 
-  stop() {
-    for (const [o, k, v, own] of this.p.reverse()) own ? (o[k] = v) : delete o[k];
-    this.p = [];
-  }
+  // Nodes appended to head or body. Under shadow isolation a node appended
+  // to body (a modal, a tooltip) goes to the app's portal root instead,
+  // where the app's stylesheets apply.
+  for (const o of [d.head, body])
+    for (const k of ["appendChild", "insertBefore", "append", "prepend"])
+      patch(o, k, (orig) => function (this: ParentNode, ...x: any[]) {
+        const a = owner();
+        if (!a) return orig.apply(this, x);
+        const n = a.res.n;
+        if (n.size > 64) for (const y of n) y.isConnected || n.delete(y);
+        for (const y of k.length > 7 ? [x[0]] : x)
+          if (y instanceof DocumentFragment) y.childNodes.forEach((z) => n.add(z));
+          else if (y instanceof Node) n.add(y);
+        const p: any = this == body && a.portal();
+        if (!p) return orig.apply(this, x);
+        if (k == "insertBefore" && x[1]?.parentNode != p) x[1] = null;
+        return p[k](...x);
+      });
+  // So that an app's own body.removeChild(node) still works on a re-homed node.
+  patch(body, "removeChild", (orig) => function (this: Node, n: Node) {
+    const p = n?.parentNode as ShadowRoot | null;
+    return p && p != this && (p.host as HTMLElement)?.dataset.mfshellPortal != null ? p.removeChild(n) : orig.call(this, n);
+  });
+
+  // Re-running is safe: a name defined again is ignored (legacy scripts
+  // run again on every mount; apps define their own elements).
+  patch(CustomElementRegistry.prototype, "define", (orig) => function (this: CustomElementRegistry, name: string, ...x: unknown[]) {
+    this.get(name) || orig.call(this, name, ...x);
+  });
+
+  // A lookup by id or selector that finds nothing in the document also
+  // searches the shadow roots of live apps: single-spa-vue mounts on
+  // document.querySelector("#single-spa-application\:NAME ..."), legacy
+  // scripts on document.getElementById, and both render in a shadow root.
+  const pierce = (orig: Fn, sel: (x: string) => string) => function (this: Document, x: string) {
+    const r = orig.call(this, x);
+    if (r) return r;
+    for (const a of apps()) {
+      const e = a.query(sel(x));
+      if (e) return e;
+    }
+    return null;
+  };
+  patch(d, "querySelector", (o) => pierce(o, (x) => x));
+  patch(d, "getElementById", (o) => pierce(o, (x) => "#" + CSS.escape(x)));
+}
+
+/** untrack removes the patches. */
+export function untrack() {
+  for (const [o, k, v, own] of patches.reverse()) own ? (o[k] = v) : delete o[k];
+  patches = [];
 }
