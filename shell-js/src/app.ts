@@ -97,7 +97,8 @@ export class App implements Owner {
   /** What a classic script registered while it ran. */
   declare reg?: Lifecycles;
   declare private impl?: Impl;
-  private q: Promise<unknown> = Promise.resolve();
+  /** Its queue of mounts and unmounts: settled when the app is where it should be. */
+  q: Promise<unknown> = Promise.resolve();
   /** mount was called: unmount is owed */
   private live = false;
   declare private props?: Props;

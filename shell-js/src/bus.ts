@@ -42,6 +42,14 @@ export function on(type: string, f: Handler) {
 /** emit calls every handler of type with (detail, type). */
 export const emit = (type: string, detail?: unknown) => call(handlers.get(type), detail, type);
 
+/**
+ * trigger emits the events of an Mfshell-Trigger: JSON of an object of
+ * event types to details, or of an array of such objects; nothing for none.
+ */
+export const trigger = (json?: string | null) => {
+  if (json) for (const o of [JSON.parse(json)].flat()) for (const t in o) emit(t, o[t]);
+};
+
 /** get and set read and write the store; set calls every subscriber with (key, value). */
 export const get = (key: string) => data.get(key);
 

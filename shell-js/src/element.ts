@@ -33,15 +33,18 @@ export function define(tag: string, base: CustomElementConstructor) {
  * renderRoot returns where the app renders inside el: under shadow
  * isolation a new container div in el's open shadow root, otherwise el
  * itself. On the first mount, a declarative shadow root from the server is
- * kept, its content moved into the container so it can be hydrated. The
- * container is new on every mount because frameworks mark it (React:
- * "already listening") and teardown removed what the mark stands for.
+ * kept, its content moved into the container so it can be hydrated, except
+ * the stylesheet links the server put before it, which keep styling it
+ * until the app's own sheets are adopted. The container is new on every
+ * mount because frameworks mark it (React: "already listening") and
+ * teardown removed what the mark stands for.
  */
 export function renderRoot(el: AppElement, shadow: boolean): HTMLElement {
   if (!shadow) return el;
   const r = el.shadowRoot ?? el.attachShadow({ mode: "open" }), c = document.createElement("div");
-  if (!el.c) c.append(...r.childNodes);
-  r.replaceChildren((el.c = c));
+  if (el.c) r.replaceChildren(c);
+  else c.append(...[...r.childNodes].filter((n) => n.nodeName != "LINK")), r.append(c);
+  el.c = c;
   return c;
 }
 

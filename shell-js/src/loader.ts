@@ -6,6 +6,7 @@
 // Every element inserted gets the page's nonce (read from .nonce: the
 // attribute reads as "" once parsed).
 
+import { trigger } from "./bus";
 import type { AppEntry } from "./mfshell";
 import { listen, rawAppend, unlisten } from "./tracker";
 
@@ -73,9 +74,12 @@ export async function get(url: string, init?: RequestInit) {
   return r;
 }
 
-/** fragment returns the server-rendered HTML of an html-format app for the current path. */
-export const fragment = async (name: string) =>
-  (await get(`/_mfshell/fragment/${name}?path=${encodeURIComponent(location.pathname)}`)).text();
+/** fragment returns the server-rendered HTML of an html-format app for the current path, after emitting the events of its Mfshell-Trigger. */
+export async function fragment(name: string) {
+  const r = await get(`/_mfshell/fragment/${name}?path=${encodeURIComponent(location.pathname)}`);
+  trigger(r.headers.get("mfshell-trigger"));
+  return r.text();
+}
 
 // scan collects the integrity keys of the import maps in the page.
 function scan() {

@@ -16,7 +16,8 @@ export function navigate(path: string) {
 
 /** Router turns URL changes into calls of show, one at a time. */
 export class Router {
-  private q: Promise<unknown> = Promise.resolve();
+  /** Its queue of transitions: settled when the stage shows the last path asked for. */
+  q: Promise<unknown> = Promise.resolve();
   private n = 0;
   private running = false;
 

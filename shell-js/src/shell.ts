@@ -5,7 +5,7 @@
 // decides which element stands in the stage.
 
 import { App, type Options } from "./app";
-import { emit, fire, get, on, set, subscribe } from "./bus";
+import { emit, fire, get, on, set, subscribe, trigger } from "./bus";
 import { define, elementClass, type AppElement, type Delegate } from "./element";
 import { notFound } from "./errorview";
 import { feed } from "./feed";
@@ -66,6 +66,11 @@ export class Shell implements Delegate {
     this.defineAll();
     this.router.start();
     this.feed.start();
+    // The events of the page's server fragments, once its apps have mounted
+    // (or failed), so that they can hear them.
+    await this.router.q;
+    await Promise.all([...this.byName.values()].map((a) => a.q));
+    trigger(document.getElementById("mfshell-trigger")?.textContent);
   }
 
   /** stop ends routing, the feed and the patches; mounted apps stay as they are. */
