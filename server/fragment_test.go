@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -9,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mfshell/mfshell/cdn"
 	"github.com/mfshell/mfshell/layout"
 )
 
@@ -82,6 +84,17 @@ func TestComposedPage(t *testing.T) {
 	} {
 		if !strings.Contains(page, want) {
 			t.Errorf("page lacks %s\n%s", want, page)
+		}
+	}
+	// Each stylesheet link has its own file's integrity (the scoped copy's, not the original's).
+	for _, f := range []struct{ app, file string }{{"header", "main.css"}, {"catalog", "main.css"}, {"footer", "main.scoped.css"}} {
+		am, err := cdn.ReadAssetManifest(context.Background(), ts.cdn, f.app, "1.0.0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := fmt.Sprintf(`href="/cdn/%s/1.0.0/%s" integrity="%s"`, f.app, f.file, am.Files[f.file].Integrity)
+		if !strings.Contains(page, want) {
+			t.Errorf("page lacks %s", want)
 		}
 	}
 	if strings.Contains(page, "mfshell-trigger") || strings.Contains(page, "PLACEHOLDER") {

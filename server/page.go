@@ -180,7 +180,7 @@ func (r *pageRenderer) render(routed string) (*page, error) {
 			}
 			u := esc(s.fileURL(r.bases, name, a.Version, file))
 			fmt.Fprintf(&head, `<link rel="preload" as="fetch" href="%s" crossorigin>`, u)
-			fmt.Fprintf(&links, `<link rel="stylesheet" href="%s" integrity="%s" crossorigin>`, u, esc(a.Integrity[f]))
+			fmt.Fprintf(&links, `<link rel="stylesheet" href="%s" integrity="%s" crossorigin>`, u, esc(a.Integrity[file]))
 		}
 		if a.Fragment == "" || r.bases[name] != "" {
 			continue // rendered in the browser only (a dev override's too)
