@@ -29,8 +29,8 @@ import { Server } from "../server";
 import type { Shell } from "../shell";
 import { expect, test } from "../test";
 
-/** Mode is how the fragment server answers an app: its HTML, nothing ever, or its HTML with an Mfshell-Trigger. */
-type Mode = "ok" | "hang" | "trigger";
+/** Mode is how the fragment server answers an app: its HTML, nothing ever, its HTML with an Mfshell-Trigger, or a 500. */
+type Mode = "ok" | "hang" | "trigger" | "fail";
 
 /** FragmentRequest is one request the fragment server received. */
 interface FragmentRequest {
@@ -78,6 +78,10 @@ class FragmentServer {
     const render = fragments[app], mode = this.modes[app] ?? "ok";
     if (!render) {
       res.writeHead(404).end();
+      return;
+    }
+    if (mode == "fail") {
+      res.writeHead(500, { "Content-Type": "text/plain" }).end("down");
       return;
     }
     if (mode == "hang") {
@@ -451,6 +455,21 @@ fragTest("an html app is fetched through /_mfshell/fragment on client-side navig
   expect(fetches).toEqual([]);
   expect(frag.to("news", "/news")).toHaveLength(3);
   expect((await shell.events()).filter((e) => e.type == "mounted").map((e) => e.app).sort()).toEqual(["basket", "news"]);
+});
+
+fragTest("an html app whose fragment fails shows the error view; Retry shows it once its server is back", async ({ shell, frag }) => {
+  await shell.goto("/ssr", "ssr");
+  frag.modes.news = "fail";
+  const failed = await shell.next("error", "news", () => shell.nav.getByRole("link", { name: "news", exact: true }).click());
+  expect(failed.error).toMatch(/HTTP 502/);
+  const news = shell.app("news");
+  await expect(news.getByRole("alert")).toContainText("news 1.0.0 failed");
+  // The rest of the page works.
+  await expect(shell.app("basket").locator("p.basket")).toBeVisible();
+  frag.modes.news = "ok";
+  await shell.mounted("news", () => news.getByRole("button", { name: "Retry" }).click());
+  await expect(news.locator("article.news .path")).toHaveText("for /news");
+  await expect(news.getByRole("alert")).toHaveCount(0);
 });
 
 fragTest("an html app's Mfshell-Trigger reaches an always-present bundle app, on client-side navigation and on a page load", async ({ page, shell, frag }) => {
