@@ -15,11 +15,16 @@
 #      (mfshell, baseline, mfshell, baseline, ...), BENCH_ROUNDS times;
 #   5. measures the runtime's size as served beside single-spa's and
 #      qiankun's shipped builds (bench/size.mjs, npm devDependencies);
-#   6. after wrk (they change the manifest): release latency over HTTP
+#   6. pages composed on the server from fragments, on two more mfshell
+#      servers with one layout and a loopback fragment server
+#      (bench/fragments): the page time with three 100 ms fragments against
+#      their sum, and wrk against the page with fragments answered at once
+#      and without fragments;
+#   7. after wrk (they change the manifest): release latency over HTTP
 #      (bench/writes), release-to-open-page in Chromium (bench/visible.mjs),
 #      time to first mount against a bare page and app switches
 #      (bench/browser.mjs);
-#   7. prints one table, writes bench/results.json and rewrites the figures
+#   8. prints one table, writes bench/results.json and rewrites the figures
 #      between the markers of BENCHMARKS.md.
 #
 # Knobs (environment): BENCH_DURATION (wrk time per run, default 10s),
@@ -27,7 +32,9 @@
 # BENCH_THREADS (default 2), BENCH_CONNECTIONS (default 32),
 # BENCH_GOTIME (go test -benchtime, default 2s), BENCH_LOADS (measured page
 # loads of each kind in bench/browser.mjs, default 20), BENCH_SWITCHES (app
-# switches, even, default 100).
+# switches, even, default 100), BENCH_FRAGMENT_PAGES (sequential composed
+# pages timed, default 50), BENCH_FRAGMENT_DURATION (wrk time per run on
+# the composed pages, default 5s, so that the section stays under a minute).
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -40,6 +47,8 @@ conns=${BENCH_CONNECTIONS:-32}
 gotime=${BENCH_GOTIME:-2s}
 BENCH_LOADS=${BENCH_LOADS:-20}
 BENCH_SWITCHES=${BENCH_SWITCHES:-100}
+BENCH_FRAGMENT_PAGES=${BENCH_FRAGMENT_PAGES:-50}
+frag_duration=${BENCH_FRAGMENT_DURATION:-5s}
 GO=${GO:-go}
 
 results_json=bench/results.json
@@ -107,6 +116,7 @@ mkdir -p bin
 "$GO" build -o bin/mfshell ./cmd/mfshell
 "$GO" build -o "$tmp/baseline" ./bench/baseline
 "$GO" build -o "$tmp/writes" ./bench/writes
+"$GO" build -o "$tmp/fragments" ./bench/fragments
 
 # --- Go benchmarks (before any server runs, so they have the machine) -------
 log "go test -run '^\$' -bench . -benchtime $gotime ./server"
@@ -279,13 +289,14 @@ to_ms() {
 	}'
 }
 
-# run_wrk TARGET SERVER URL ROUND: one wrk run; appends
-# "TARGET SERVER ROUND req/s p50ms p99ms" to $tmp/wrk.tsv.
+# run_wrk TARGET SERVER URL ROUND [DURATION]: one wrk run ($duration
+# unless given); appends "TARGET SERVER ROUND req/s p50ms p99ms" to
+# $tmp/wrk.tsv.
 run_wrk() {
-	local target=$1 server=$2 url=$3 round=$4 out rps p50 p99
+	local target=$1 server=$2 url=$3 round=$4 d=${5:-$duration} out rps p50 p99
 	out=$tmp/wrk-$target-$server-$round.txt
-	log "wrk -t$threads -c$conns -d$duration --latency $url (round $round)"
-	wrk -t"$threads" -c"$conns" -d"$duration" --latency "$url" >"$out" 2>&1 || { cat "$out" >&2; die "wrk failed"; }
+	log "wrk -t$threads -c$conns -d$d --latency $url (round $round)"
+	wrk -t"$threads" -c"$conns" -d"$d" --latency "$url" >"$out" 2>&1 || { cat "$out" >&2; die "wrk failed"; }
 	if grep -q -e 'Non-2xx' -e 'Socket errors' "$out"; then
 		cat "$out" >&2
 		die "wrk saw errors against $server $url"
@@ -315,6 +326,197 @@ for round in $(seq "$rounds"); do
 		run_wrk "${tp%%:*}" nginx "$nginx_url${tp#*:}" "$round"
 	done
 done
+
+# --- pages composed from fragments -------------------------------------------
+# DESIGN.md, "Layout and server-side fragments". Two more mfshell servers
+# with one layout (--layout, --demo=false): a header and a footer on every
+# page (<header-app>, <footer-app>) and a routed app, shop at /shop, each a
+# tiny published bundle. On "composed" all three have fragment URLs on a
+# loopback fragment server (bench/fragments); on "plain" none has, so its
+# page is the same layout with nothing to fetch.
+#   1. page time: the fragments each take 100 ms (--delay 100ms); the
+#      fragment alone, then the composed page, are requested one after
+#      another with curl (one keep-alive connection; time to the last byte)
+#      and the page is set against one fragment and the sum of the three;
+#   2. throughput: the apps are PATCHed to a second fragment server that
+#      answers at once (--delay 0); wrk against /shop on composed and on
+#      plain in turn, interleaved like the rows above.
+# mfshell's counters (/metrics) must show every fragment of part 1 arrived
+# in time; those of part 2 are recorded (a page whose client goes away
+# counts its fragments still on their way as timeouts: wrk's last requests
+# of each run), and so is the CPU time mfshell and the fragment server
+# spent on the pages.
+frag_delay_ms=100
+frag_timeout=1s
+frag_apps="header footer shop"
+log "fragments: two fragment servers (delay ${frag_delay_ms} ms and 0), mfshell with and without fragments on one layout"
+"$tmp/fragments" --addr 127.0.0.1:0 --delay "${frag_delay_ms}ms" >"$tmp/frag-slow.out" 2>"$tmp/frag-slow.out.err" &
+pids+=($!)
+frag_slow_url=$(wait_url "$tmp/frag-slow.out" "${pids[-1]}" "fragment server (slow)")
+"$tmp/fragments" --addr 127.0.0.1:0 --delay 0 >"$tmp/frag-fast.out" 2>"$tmp/frag-fast.out.err" &
+pids+=($!)
+frag_fast_pid=${pids[-1]}
+frag_fast_url=$(wait_url "$tmp/frag-fast.out" "$frag_fast_pid" "fragment server (fast)")
+cat >"$tmp/layout.html" <<'LAYOUT'
+<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><link rel="icon" href="data:,"><title>Shop</title></head>
+<body>
+<header-app></header-app>
+<nav id="mfshell-nav" aria-label="Apps"></nav>
+<main id="mfshell-stage"></main>
+<footer-app></footer-app>
+</body>
+</html>
+LAYOUT
+mkdir -p "$tmp/tiny"
+{
+	echo '// fragment bench bundle: generated by bench/run.sh'
+	echo 'export function mount(props) { props.hydrate || (props.domElement.textContent = "client"); }'
+	echo 'export function unmount(props) { props.domElement.textContent = ""; }'
+} >"$tmp/tiny/main.js"
+frag_urls=() frag_pids=()
+for srv in composed plain; do
+	bin/mfshell serve --addr 127.0.0.1:0 --data "$tmp/$srv" --demo=false --access-log=false \
+		--layout "$tmp/layout.html" --fragment-timeout "$frag_timeout" >"$tmp/$srv.out" 2>"$tmp/$srv.out.err" &
+	pids+=($!) frag_pids+=($!)
+	frag_urls+=("$(wait_url "$tmp/$srv.out" "${pids[-1]}" "mfshell ($srv)")")
+	for app in $frag_apps; do
+		bin/mfshell publish --app "$app" --version 1.0.0 --cdn "file://$tmp/$srv/cdn" "$tmp/tiny" >>"$tmp/publish.out" 2>&1 || {
+			cat "$tmp/publish.out" >&2
+			die "mfshell publish $app into $srv failed"
+		}
+	done
+done
+composed_url=${frag_urls[0]} plain_url=${frag_urls[1]}
+composed_pid=${frag_pids[0]} plain_pid=${frag_pids[1]}
+# set_app SERVER_URL DATA METHOD APP JSON: an app's entry through the ops API.
+set_app() {
+	local code
+	code=$(curl -sS -o "$tmp/api.out" -w '%{http_code}' -X "$3" -H "Authorization: Bearer $(cat "$2/admin.token")" \
+		-H 'Content-Type: application/json' --data "$5" "$1/api/v1/apps/$4") || die "$3 /api/v1/apps/$4 failed"
+	case $code in 200 | 201) ;; *) cat "$tmp/api.out" >&2; die "$3 /api/v1/apps/$4: HTTP $code" ;; esac
+}
+for app in $frag_apps; do
+	route='""'
+	[ "$app" = shop ] && route='"/shop"'
+	set_app "$composed_url" "$tmp/composed" PUT "$app" "{\"version\": \"1.0.0\", \"route\": $route, \"isolation\": \"shadow\", \"fragment\": \"$frag_slow_url/$app\"}"
+	set_app "$plain_url" "$tmp/plain" PUT "$app" "{\"version\": \"1.0.0\", \"route\": $route, \"isolation\": \"shadow\"}"
+done
+frag_path=/shop
+# check_page URL WANT: the page at URL holds the three fragments (WANT 3) or
+# none (WANT 0); prints its length.
+check_page() {
+	local n
+	curl -sSf -o "$tmp/frag-page.html" "$1$frag_path" || die "GET $1$frag_path failed"
+	n=$({ grep -o '<section class="[a-z]*">' "$tmp/frag-page.html" || true; } | sort -u | wc -l)
+	[ "$n" = "$2" ] || { cat "$tmp/frag-page.html" >&2; die "$1$frag_path holds $n fragments, want $2"; }
+	wc -c <"$tmp/frag-page.html" | tr -d ' '
+}
+# fragment_count URL RESULT: mfshell's count of fragments with RESULT (ok,
+# error, timeout, too_large), all apps.
+fragment_count() {
+	curl -sSf "$1/metrics" | awk -v r="result=\"$2\"" '/^mfshell_fragments_total\{/ && index($0, r) { n += $2 } END { printf "%d\n", n }'
+}
+# timed_gets URL N OUT [CURL ARGS]: N GETs of URL one after another on one
+# keep-alive connection; OUT gets each one's status and time to the last
+# byte in ms.
+timed_gets() {
+	local url=$1 n=$2 out=$3 args=() i
+	shift 3
+	for i in $(seq "$n"); do args+=(-o /dev/null "$url"); done
+	curl -sS "$@" -w '%{http_code} %{time_total}\n' "${args[@]}" >"$out.raw" || die "curl $url failed"
+	awk '$1 != 200 { bad = 1 } { printf "%.3f\n", $2 * 1000 } END { exit bad }' "$out.raw" >"$out" || die "GET $url: a status other than 200"
+}
+composed_slow_bytes=$(check_page "$composed_url" 3)
+plain_bytes=$(check_page "$plain_url" 0)
+log "fragments: page time, $BENCH_FRAGMENT_PAGES sequential GET $frag_path composed of 3 fragments of ${frag_delay_ms} ms, and the fragment alone"
+timed_gets "$frag_slow_url/shop?path=$frag_path" 5 "$tmp/frag-warm.ms" -H 'Mfshell-App: shop' -H 'Mfshell-Version: 1.0.0'
+timed_gets "$frag_slow_url/shop?path=$frag_path" 20 "$tmp/frag-one.ms" -H 'Mfshell-App: shop' -H 'Mfshell-Version: 1.0.0'
+timed_gets "$composed_url$frag_path" 5 "$tmp/frag-warm.ms"
+ok_before=$(fragment_count "$composed_url" ok)
+timed_gets "$composed_url$frag_path" "$BENCH_FRAGMENT_PAGES" "$tmp/frag-page.ms"
+ok_after=$(fragment_count "$composed_url" ok)
+[ $((ok_after - ok_before)) = $((3 * BENCH_FRAGMENT_PAGES)) ] ||
+	die "fragments: $((ok_after - ok_before)) of $((3 * BENCH_FRAGMENT_PAGES)) fragments arrived in time during the page-time runs"
+
+# Throughput: the same apps, their fragments now answered at once.
+for app in $frag_apps; do
+	set_app "$composed_url" "$tmp/composed" PATCH "$app" "{\"fragment\": \"$frag_fast_url/$app\"}"
+done
+composed_bytes=$(check_page "$composed_url" 3)
+log "fragments: warm-up, wrk -d2s against each page"
+for base in "$composed_url" "$plain_url"; do
+	wrk -t"$threads" -c"$conns" -d2s "$base$frag_path" >/dev/null 2>&1 || die "wrk failed against $base$frag_path"
+done
+# CPU time (utime + stime, ms) of a process so far: where the cost of a
+# composed page goes, mfshell's share and the fragment server's.
+cpu_ms() { awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); printf "%d\n", ($12 + $13) * 1000 / hz }' "/proc/$1/stat"; }
+cpu_with=0 cpu_frag=0 cpu_without=0
+counts_before=$(for r in ok error timeout too_large; do fragment_count "$composed_url" "$r"; done | paste -sd' ')
+for round in $(seq "$rounds"); do
+	c0=$(cpu_ms "$composed_pid") f0=$(cpu_ms "$frag_fast_pid")
+	run_wrk composed with-fragments "$composed_url$frag_path" "$round" "$frag_duration"
+	cpu_with=$((cpu_with + $(cpu_ms "$composed_pid") - c0)) cpu_frag=$((cpu_frag + $(cpu_ms "$frag_fast_pid") - f0))
+	p0=$(cpu_ms "$plain_pid")
+	run_wrk composed without-fragments "$plain_url$frag_path" "$round" "$frag_duration"
+	cpu_without=$((cpu_without + $(cpu_ms "$plain_pid") - p0))
+done
+counts_after=$(for r in ok error timeout too_large; do fragment_count "$composed_url" "$r"; done | paste -sd' ')
+awk '$1 == "composed"' "$tmp/wrk.tsv" >"$tmp/frag-wrk.tsv"
+node -e '
+const fs = require("fs");
+const [oneF, pageF, wrkF, outJSON, outRows, delay, timeout, before, after, composedBytes, plainBytes, slowBytes, dur, cpuWith, cpuFrag, cpuWithout, tmp] = process.argv.slice(1);
+const ms = (f) => fs.readFileSync(f, "utf8").trim().split("\n").map(Number);
+const stats = (v) => {
+  const s = [...v].sort((a, b) => a - b);
+  const rank = (p) => s[Math.max(0, Math.min(Math.ceil(p * s.length) - 1, s.length - 1))];
+  return { n: s.length, p50_ms: rank(0.5), p95_ms: rank(0.95), min_ms: s[0], max_ms: s[s.length - 1] };
+};
+const f = (n) => n.toFixed(2);
+const one = stats(ms(oneF)), page = stats(ms(pageF));
+const sum = 3 * Number(delay);
+const ratio = page.p50_ms / sum;
+const budget = "Implied by DESIGN.md (fragments fetched in parallel; no figure given): page time close to one fragment, far below the sum; met when page p50 / sum <= 0.40 (one fragment is 0.33, one after another 1.00 or more)";
+const verdict = ratio <= 0.4 ? "met" : "missed";
+// Medians of the rounds, per server.
+const runs = fs.readFileSync(wrkF, "utf8").trim().split("\n").map((l) => l.split(" ")).map(([, server, round, rps, p50, p99]) => ({ server, round: +round, requests_per_sec: +rps, p50_ms: +p50, p99_ms: +p99 }));
+const median = (server, k) => {
+  const v = runs.filter((r) => r.server === server).map((r) => r[k]).sort((a, b) => a - b);
+  return v.length % 2 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+};
+const side = (server) => ({ requests_per_sec: median(server, "requests_per_sec"), p50_ms: median(server, "p50_ms"), p99_ms: median(server, "p99_ms") });
+const w = side("with-fragments"), wo = side("without-fragments");
+const tr = w.requests_per_sec / wo.requests_per_sec;
+const [b, a] = [before, after].map((s) => s.split(" ").map(Number));
+const results = Object.fromEntries(["ok", "error", "timeout", "too_large"].map((k, i) => [k, a[i] - b[i]]));
+const int = (n) => Math.round(n).toLocaleString("en-US");
+// Requests wrk completed in all the rounds of a server, and CPU per page.
+const requests = (server) => runs.filter((r) => r.server === server)
+  .map((r) => +fs.readFileSync(`${tmp}/wrk-composed-${server}-${r.round}.txt`, "utf8").match(/(\d+) requests in/)[1]).reduce((a, b) => a + b, 0);
+const nWith = requests("with-fragments"), nWithout = requests("without-fragments");
+const cpu = { mfshell_with_us_per_page: (cpuWith * 1000) / nWith, fragment_server_us_per_page: (cpuFrag * 1000) / nWith, mfshell_without_us_per_page: (cpuWithout * 1000) / nWithout };
+const rows = [
+  `| fragments: page time, GET /shop composed on the server of 3 fragments (header-app, footer-app, routed shop) each answered after ${delay} ms by a loopback server (bench/fragments), --fragment-timeout ${timeout}; ${page.n} sequential requests, curl on one keep-alive connection, to the last byte | p50 ${f(page.p50_ms)} ms, p95 ${f(page.p95_ms)} ms (min ${f(page.min_ms)}, max ${f(page.max_ms)}) | sum of the 3 fragments ${sum} ms; one fragment alone (${one.n} GETs) p50 ${f(one.p50_ms)} ms, p95 ${f(one.p95_ms)} ms | ${f(ratio)} (page p50 / sum); ${f(page.p50_ms / one.p50_ms)} (to one fragment) | ${f(page.p50_ms)} | - | ${budget} | ${verdict} |`,
+  `| fragments: throughput, GET /shop (${composedBytes} B) composed of 3 fragments answered at once from loopback (bench/fragments --delay 0), against the same layout and apps without fragments (${plainBytes} B, a second mfshell); wrk ${dur}, ${runs.length / 2} interleaved round(s) | ${int(w.requests_per_sec)} req/s; CPU per page: mfshell ${int(cpu.mfshell_with_us_per_page)} µs + fragment server ${int(cpu.fragment_server_us_per_page)} µs; fragments ${int(results.ok)} inlined, ${results.error} failed, ${results.timeout} counted as timeouts (pages whose client went away: wrk closes its connections mid-request at the end of each run) | without fragments ${int(wo.requests_per_sec)} req/s; CPU per page: mfshell ${int(cpu.mfshell_without_us_per_page)} µs | ${f(tr)} (with / without) | ${f(w.p50_ms)} / ${f(wo.p50_ms)} (with / without) | ${f(w.p99_ms)} / ${f(wo.p99_ms)} (with / without) | none (the cost of composition: 3 fragment requests per page) | - |`,
+];
+fs.writeFileSync(outRows, rows.join("\n") + "\n");
+fs.writeFileSync(outJSON, JSON.stringify({
+  layout: "<header-app>, <mfshell-nav>, <main id=mfshell-stage>, <footer-app>; apps header, footer, shop (/shop), shadow isolation",
+  fragment_timeout: timeout,
+  page_time: { fragment_delay_ms: Number(delay), page_bytes: Number(slowBytes), sum_ms: sum, one_fragment: one, page, ratio_to_sum: ratio, ratio_to_one_fragment: page.p50_ms / one.p50_ms, budget, verdict },
+  throughput: {
+    duration: dur,
+    with_fragments: { ...w, page_bytes: Number(composedBytes), requests: nWith, fragments: results, cpu_ms: { mfshell: +cpuWith, fragment_server: +cpuFrag } },
+    without_fragments: { ...wo, page_bytes: Number(plainBytes), requests: nWithout, cpu_ms: { mfshell: +cpuWithout } },
+    cpu_per_page: cpu, ratio: tr, runs,
+  },
+}, null, 2));
+' "$tmp/frag-one.ms" "$tmp/frag-page.ms" "$tmp/frag-wrk.tsv" "$tmp/fragments.json" "$tmp/fragments.md" \
+	"$frag_delay_ms" "$frag_timeout" "$counts_before" "$counts_after" "$composed_bytes" "$plain_bytes" "$composed_slow_bytes" "$frag_duration" "$cpu_with" "$cpu_frag" "$cpu_without" "$tmp" ||
+	die "cannot summarise the fragment measurements"
+cat "$tmp/fragments.md" >>"$extra_rows"
+extra_keys+=(fragments)
 
 # --- releases (after wrk: they change the manifest wrk measured) -------------
 log "writes: 200 sequential and 50 concurrent releases (PATCH /api/v1/apps/bench)"
@@ -443,7 +645,7 @@ bundle_bytes=$(wc -c <"$tmp/main.js" | tr -d ' ')
 runtime_bytes=$(wc -c <"$tmp/runtime.js" | tr -d ' ')
 page_bytes=$(wc -c <"$tmp/page.html" | tr -d ' ')
 nginx_version=$("$NGINX" -v 2>&1 | sed 's/^nginx version: //')
-command="make bench (bench/run.sh: wrk -t$threads -c$conns -d$duration --latency, $rounds interleaved round(s) of mfshell, Go baseline, nginx; go test -run '^\$' -bench . -benchtime $gotime ./server; bench/size.mjs; bench/writes 200+50; bench/writes on S3 200+100 over two replicas; bench/visible.mjs 20; bench/browser.mjs $BENCH_LOADS loads each, $BENCH_SWITCHES switches)"
+command="make bench (bench/run.sh: wrk -t$threads -c$conns -d$duration --latency, $rounds interleaved round(s) of mfshell, Go baseline, nginx; go test -run '^\$' -bench . -benchtime $gotime ./server; bench/size.mjs; bench/writes 200+50; bench/writes on S3 200+100 over two replicas; bench/visible.mjs 20; bench/browser.mjs $BENCH_LOADS loads each, $BENCH_SWITCHES switches; fragments: $BENCH_FRAGMENT_PAGES sequential composed pages with curl, wrk -t$threads -c$conns -d$frag_duration --latency, $rounds interleaved round(s) with and without fragments)"
 
 json_str() { printf '%s' "$1" | sed 's/\\/\\\\/g; s/"/\\"/g'; }
 fmt_int() { awk -v n="$1" 'BEGIN { printf "%d\n", n + 0.5 }' | sed -E ':a; s/^([0-9]+)([0-9]{3})/\1,\2/; ta'; }
@@ -558,6 +760,7 @@ figures=$tmp/figures.md
 	echo "- machine: $cpus CPUs ($cpu_model), $mem_gib GiB memory, Linux $kernel; $go_version; wrk $wrk_version; CPUs ${busy_before}% busy in the second before the run"
 	echo "- requests: plain GETs without Accept-Encoding (identity bodies), keep-alive, median of $rounds interleaved round(s) of mfshell, the Go baseline (bench/baseline, bytes in memory) and $nginx_version (bench/nginx.conf.tmpl, files from a temp dir, access_log off)"
 	echo "- browser rows: $(node -p '"Chromium " + require(process.argv[1]).chromium' "$tmp/browser.json" 2>/dev/null || echo Chromium) at /usr/bin/chromium through playwright-core; the bare page is served by a Node server on another port of 127.0.0.1, so for it the bundle is cross-origin (CORS) and has no integrity check"
+	echo "- fragment rows: two more mfshell servers (--demo=false, one layout with <header-app>, <footer-app> and the stage; apps header, footer and shop at /shop, shadow isolation); fragments from bench/fragments on 127.0.0.1 (about 300 B of HTML each), inlined in declarative shadow roots; the fragment servers, both mfshell and wrk or curl share the machine's CPUs"
 	for w in "${warnings[@]}"; do echo "- **warning: $w; these figures are unreliable, run again on a quiet machine**"; done
 	echo
 	cat "$table"
