@@ -36,6 +36,9 @@ const DefaultBudget = 250 * time.Millisecond
 var (
 	ErrTimeout  = errors.New("no answer within the page's time budget")
 	ErrTooLarge = fmt.Errorf("larger than %d bytes", MaxBytes)
+	// ErrCanceled is a fragment still on its way when the page's own
+	// request ended (its client went away).
+	ErrCanceled = errors.New("the page's request ended first")
 )
 
 // Target is an app whose fragment a page needs.
@@ -100,8 +103,10 @@ func New(o Options) (*Fetcher, error) {
 	if t == nil {
 		t = &http.Transport{
 			DialContext:         (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-			MaxIdleConns:        256,
-			MaxIdleConnsPerHost: 64,
+			// Pages in flight times their fragments may all go to one
+			// host: keep that many connections for reuse.
+			MaxIdleConns:        1024,
+			MaxIdleConnsPerHost: 256,
 			IdleConnTimeout:     90 * time.Second,
 			ForceAttemptHTTP2:   true,
 		}
@@ -115,7 +120,7 @@ func New(o Options) (*Fetcher, error) {
 	}, []string{"app"})
 	f.results = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "mfshell_fragments_total",
-		Help: "Fragment requests by app and result: ok, error (transport, HTTP status, not HTML), timeout, too_large.",
+		Help: "Fragment requests by app and result: ok, error (transport, HTTP status, not HTML), timeout, too_large, canceled (the page's client went away first).",
 	}, []string{"app", "result"})
 	if o.Registerer != nil {
 		if err := o.Registerer.Register(f.seconds); err != nil {
@@ -165,9 +170,13 @@ wait:
 		case d := <-ch:
 			out[d.i], arrived[d.i] = d.res, true
 		case <-ctx.Done():
+			err := ErrTimeout
+			if !errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				err = ErrCanceled
+			}
 			for i, ok := range arrived {
 				if !ok {
-					out[i].Err = ErrTimeout
+					out[i].Err = err
 				}
 			}
 			break wait
@@ -185,6 +194,8 @@ func resultLabel(err error) string {
 		return "ok"
 	case errors.Is(err, ErrTimeout), errors.Is(err, context.DeadlineExceeded):
 		return "timeout"
+	case errors.Is(err, ErrCanceled), errors.Is(err, context.Canceled):
+		return "canceled"
 	case errors.Is(err, ErrTooLarge):
 		return "too_large"
 	}

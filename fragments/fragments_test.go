@@ -247,3 +247,26 @@ func TestNewRefusesHeaders(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestFetchCanceled checks that fragments still on their way when the
+// page's own request ends are counted as canceled, not as timeouts.
+func TestFetchCanceled(t *testing.T) {
+	arrived := make(chan struct{}, 1)
+	srv := newFragmentServer(t, func(w http.ResponseWriter, r *http.Request) {
+		arrived <- struct{}{}
+		<-r.Context().Done()
+	})
+	f, _ := newFetcher(t, Options{Budget: time.Minute})
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		<-arrived // the fragment request is on its way: the page's client goes
+		cancel()
+	}()
+	res := f.Fetch(ctx, pageRequest(), "/", []Target{{App: "a", Version: "1", URL: srv.URL}})
+	if !errors.Is(res[0].Err, ErrCanceled) {
+		t.Errorf("%v, want ErrCanceled", res[0].Err)
+	}
+	if n := testutil.ToFloat64(f.results.WithLabelValues("a", "canceled")); n != 1 {
+		t.Errorf("counted %v canceled", n)
+	}
+}
