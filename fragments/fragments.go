@@ -102,7 +102,7 @@ func New(o Options) (*Fetcher, error) {
 	t := o.Transport
 	if t == nil {
 		t = &http.Transport{
-			DialContext:         (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+			DialContext: (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
 			// Pages in flight times their fragments may all go to one
 			// host: keep that many connections for reuse.
 			MaxIdleConns:        1024,
