@@ -3,6 +3,11 @@
 // window.mfshell. It is the delegate of every <NAME-app> element: an element
 // in the document is an app to mount, wherever it is; the router only
 // decides which element stands in the stage.
+//
+// One runtime runs per document, and it patches the document's globals
+// (see tracker.ts): the loader, stylesheet cache, bus and tracker keep
+// their state in their modules, which is the page's state, not a
+// process-wide one.
 
 import { App, type Options } from "./app";
 import { emit, fire, get, on, set, subscribe, trigger } from "./bus";
