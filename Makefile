@@ -91,6 +91,7 @@ chromium:
 
 typecheck: node-deps
 	npx tsc -p shell-js --noEmit
+	npx tsc -p shell-js/admin --noEmit
 	npx tsc -p e2e --noEmit
 
 # The e2e suite: real mfshell servers (bin/mfshell) and real Chromium.

@@ -92,6 +92,11 @@ type Server struct {
 	stopPoll                context.CancelFunc
 	router                  *mux.Router
 
+	// The admin page's script and stylesheet, and the page around them.
+	admin       *shelljs.Runtime
+	adminPage   *adminPage
+	adminMapHdr []string
+
 	// writeMu serializes this server's manifest writes. Compare-and-swap
 	// alone never loses a write, but concurrent writers in one process would
 	// mostly lose races and recompute; queueing them costs nothing and keeps
@@ -206,6 +211,11 @@ func (s *Server) Load(ctx context.Context) error {
 	s.runtimePath = "/_mfshell/" + rt.Script.Name
 	s.sourceMapHdr = []string{"/_mfshell/" + rt.SourceMap.Name}
 	s.hotManifest, s.hotRuntime = s.metrics.route("manifest.json"), s.metrics.route("runtime")
+	if s.admin, err = shelljs.BuildAdmin(); err != nil {
+		return err
+	}
+	s.adminPage = newAdminPage(s.admin)
+	s.adminMapHdr = []string{"/_mfshell/" + s.admin.SourceMap.Name}
 	if s.fragments == nil {
 		f, err := fragments.New(fragments.Options{Budget: s.FragmentTimeout, Forward: s.ForwardHeaders, Registerer: s.metrics.registry})
 		if err != nil {
@@ -254,23 +264,23 @@ func (s *Server) routes() *mux.Router {
 
 	api := r.PathPrefix("/api/v1").Subrouter()
 	api.Use(s.authenticate)
-	apiHandle := func(path, name string, h handlerFunc, methods ...string) {
-		api.Handle(path, s.instrument(name, s.handle(h))).Methods(methods...)
+	// Each API path is one route whose handler picks the method's handler:
+	// gorilla/mux answers 404, not 405, to a wrong method on a subrouter's
+	// routes (all but the last whose path matched).
+	apiRoute := func(path, name string, byMethod map[string]handlerFunc) {
+		api.Handle(path, s.instrument(name, s.handle(methods(byMethod))))
 	}
-	apiHandle("/manifest", "api.manifest", s.handleGetManifest, "GET")
-	apiHandle("/apps/{name}", "api.app", s.handlePutApp, "PUT")
-	apiHandle("/apps/{name}", "api.app", s.handlePatchApp, "PATCH")
-	apiHandle("/apps/{name}", "api.app", s.handleDeleteApp, "DELETE")
-	apiHandle("/apps/{name}/versions", "api.versions", s.handleVersions, "GET")
-	apiHandle("/history", "api.history", s.handleHistory, "GET")
-	apiHandle("/history/{revision}", "api.revision", s.handleRevision, "GET")
-	apiHandle("/rollback", "api.rollback", s.handleRollback, "POST")
-	apiHandle("/overrides", "api.overrides", s.handleCreateOverride, "POST")
+	apiRoute("/token", "api.token", map[string]handlerFunc{"GET": s.handleToken})
+	apiRoute("/stats", "api.stats", map[string]handlerFunc{"GET": s.handleStats})
+	apiRoute("/manifest", "api.manifest", map[string]handlerFunc{"GET": s.handleGetManifest})
+	apiRoute("/apps/{name}", "api.app", map[string]handlerFunc{"PUT": s.handlePutApp, "PATCH": s.handlePatchApp, "DELETE": s.handleDeleteApp})
+	apiRoute("/apps/{name}/versions", "api.versions", map[string]handlerFunc{"GET": s.handleVersions})
+	apiRoute("/history", "api.history", map[string]handlerFunc{"GET": s.handleHistory})
+	apiRoute("/history/{revision}", "api.revision", map[string]handlerFunc{"GET": s.handleRevision})
+	apiRoute("/rollback", "api.rollback", map[string]handlerFunc{"POST": s.handleRollback})
+	apiRoute("/overrides", "api.overrides", map[string]handlerFunc{"POST": s.handleCreateOverride})
 	api.NotFoundHandler = s.handle(func(w http.ResponseWriter, r *http.Request) error {
 		return errorf(http.StatusNotFound, "no such API endpoint: "+r.Method+" "+r.URL.Path)
-	})
-	api.MethodNotAllowedHandler = s.handle(func(w http.ResponseWriter, r *http.Request) error {
-		return errorf(http.StatusMethodNotAllowed, "method "+r.Method+" not allowed on "+r.URL.Path)
 	})
 
 	handle("/healthz", "healthz", s.handleHealthz, "GET", "HEAD")
@@ -278,6 +288,11 @@ func (s *Server) routes() *mux.Router {
 	r.Handle("/metrics", s.metrics.handler()).Methods("GET")
 
 	handle("/_mfshell/"+s.runtime.SourceMap.Name, "runtime", s.handleSourceMap, "GET", "HEAD")
+	// The admin page; its routes answer 405 to other methods themselves.
+	r.Handle(adminPath, s.instrument("admin", getOnly(s.handleAdmin)))
+	r.Handle("/_mfshell/admin", s.instrument("admin", getOnly(s.handleAdminRedirect)))
+	r.Handle("/_mfshell/"+s.admin.Script.Name, s.instrument("admin.script", getOnly(s.serveAdminScript)))
+	r.Handle("/_mfshell/"+s.admin.SourceMap.Name, s.instrument("admin.script", getOnly(s.serveAdminSourceMap)))
 	r.PathPrefix("/_mfshell/").Handler(s.instrument("_mfshell", http.NotFoundHandler()))
 	r.PathPrefix("/api/").Handler(s.instrument("api", s.handle(func(w http.ResponseWriter, r *http.Request) error {
 		return errorf(http.StatusNotFound, "no such API endpoint: "+r.Method+" "+r.URL.Path)

@@ -1,7 +1,7 @@
 // Package shelljs builds the browser runtime from its TypeScript sources,
 // which are embedded in the binary, with esbuild's Go API: one minified ES
 // module whose file name carries a hash of its content, and a source map
-// beside it.
+// beside it. It builds the admin page's script and stylesheet the same way.
 //
 //	rt, err := shelljs.Build()
 //	// serve rt.Script.Content at "/_mfshell/" + rt.Script.Name
@@ -22,13 +22,24 @@ import (
 	"strings"
 
 	"github.com/evanw/esbuild/pkg/api"
+	"github.com/tdewolff/minify/v2"
+	mincss "github.com/tdewolff/minify/v2/css"
 )
 
-//go:embed src
+// sources are the runtime's (src/) and the admin page's (admin/).
+//
+//go:embed src admin
 var sources embed.FS
 
 // Entry is the runtime's entry module inside the embedded sources.
 const Entry = "src/index.ts"
+
+// AdminEntry and AdminStyle are the admin page's entry module and its
+// stylesheet inside the embedded sources.
+const (
+	AdminEntry = "admin/main.ts"
+	AdminStyle = "admin/admin.css"
+)
 
 // Asset is one built file.
 type Asset struct {
@@ -45,12 +56,47 @@ type Runtime struct {
 	Script    Asset // the ES module
 	SourceMap Asset // its source map, named Script.Name + ".map"
 	Integrity string
+	// CSS is the stylesheet that goes with the script, minified: the admin
+	// page's (BuildAdmin); nil for the runtime, which has none.
+	CSS []byte
 }
 
 // Build bundles and minifies the embedded runtime. It fails only if the
 // sources do not compile, which the tests rule out.
 func Build() (*Runtime, error) {
-	return build(sources, Entry, "shell")
+	return build(sources, Entry, "shell", mangled)
+}
+
+// BuildAdmin bundles and minifies the admin page's script, admin.HASH.js,
+// with the runtime's options except that no property is renamed, and
+// minifies its stylesheet into CSS, which the page inlines in a style
+// element.
+func BuildAdmin() (*Runtime, error) {
+	return buildAdmin(sources)
+}
+
+func buildAdmin(fsys fs.FS) (*Runtime, error) {
+	rt, err := build(fsys, AdminEntry, "admin", nil)
+	if err != nil {
+		return nil, err
+	}
+	css, err := fs.ReadFile(fsys, AdminStyle)
+	if err != nil {
+		return nil, fmt.Errorf("build admin: %w", err)
+	}
+	m := minify.New()
+	m.AddFunc("text/css", mincss.Minify)
+	if rt.CSS, err = m.Bytes("text/css", css); err != nil {
+		return nil, fmt.Errorf("build admin: minify %s: %w", AdminStyle, err)
+	}
+	if rt.CSS == nil {
+		rt.CSS = []byte{} // an empty stylesheet is still the admin's
+	}
+	// Inlined in <style>, it must not end that element.
+	if bytes.Contains(bytes.ToLower(rt.CSS), []byte("</style")) {
+		return nil, fmt.Errorf("build admin: %s contains </style", AdminStyle)
+	}
+	return rt, nil
 }
 
 // mangled are the runtime's own properties, which esbuild renames to short
@@ -82,7 +128,7 @@ var member = regexp.MustCompile(`(?m)^\s+(?:readonly\s+)?([A-Za-z_$][\w$]*)\??\s
 // src/mfshell.d.ts (JSON of the manifest, props, window.mfshell, event
 // details): renamed, the runtime would read or write another name than the
 // server, apps and pages use.
-func checkMangled(fsys fs.FS) error {
+func checkMangled(fsys fs.FS, mangle []string) error {
 	dts, err := fs.ReadFile(fsys, "src/mfshell.d.ts")
 	if err != nil {
 		return nil // a test tree without the public types
@@ -91,7 +137,7 @@ func checkMangled(fsys fs.FS) error {
 	for _, m := range member.FindAllSubmatch(dts, -1) {
 		public[string(m[1])] = true
 	}
-	for _, n := range mangled {
+	for _, n := range mangle {
 		if public[n] {
 			return fmt.Errorf("build runtime: property %q is public (mfshell.d.ts) and cannot be mangled", n)
 		}
@@ -99,10 +145,19 @@ func checkMangled(fsys fs.FS) error {
 	return nil
 }
 
-// build bundles entry from fsys into one file named prefix.HASH.js.
-func build(fsys fs.FS, entry, prefix string) (*Runtime, error) {
-	if err := checkMangled(fsys); err != nil {
-		return nil, err
+// build bundles entry from fsys into one file named prefix.HASH.js,
+// renaming the properties named in mangle (none if it is empty).
+func build(fsys fs.FS, entry, prefix string, mangle []string) (*Runtime, error) {
+	mangleProps := ""
+	if len(mangle) > 0 {
+		if err := checkMangled(fsys, mangle); err != nil {
+			return nil, err
+		}
+		mangleProps = "^(" + strings.Join(mangle, "|") + ")$"
+	}
+	what := "build " + entry
+	if entry == Entry {
+		what = "build runtime"
 	}
 	res := api.Build(api.BuildOptions{
 		EntryPoints:       []string{entry},
@@ -116,7 +171,7 @@ func build(fsys fs.FS, entry, prefix string) (*Runtime, error) {
 		MinifyIdentifiers: true,
 		MinifySyntax:      true,
 		// The runtime's own properties, renamed to short names.
-		MangleProps: "^(" + strings.Join(mangled, "|") + ")$",
+		MangleProps: mangleProps,
 		// External: no sourceMappingURL comment in the bytes every page
 		// loads; the server sends a SourceMap header instead.
 		Sourcemap:     api.SourceMapExternal,
@@ -135,7 +190,7 @@ func build(fsys fs.FS, entry, prefix string) (*Runtime, error) {
 			}
 			msgs = append(msgs, loc+m.Text)
 		}
-		return nil, fmt.Errorf("build runtime: %s", strings.Join(msgs, "; "))
+		return nil, fmt.Errorf("%s: %s", what, strings.Join(msgs, "; "))
 	}
 	rt := &Runtime{}
 	for _, f := range res.OutputFiles {
@@ -147,7 +202,7 @@ func build(fsys fs.FS, entry, prefix string) (*Runtime, error) {
 		}
 	}
 	if rt.Script.Name == "" || rt.SourceMap.Name == "" {
-		return nil, errors.New("build runtime: esbuild wrote no script or no source map")
+		return nil, errors.New(what + ": esbuild wrote no script or no source map")
 	}
 	sum := sha512Sum384(rt.Script.Content)
 	rt.Integrity = "sha384-" + base64.StdEncoding.EncodeToString(sum)

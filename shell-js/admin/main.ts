@@ -1,0 +1,2 @@
+// The admin page: its UI lands in the next commit.
+export {};
