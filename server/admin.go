@@ -33,7 +33,7 @@ func newAdminPage(a *shelljs.Runtime) *adminPage {
 			`<link rel="icon" href="data:,"><title>mfshell admin</title><style nonce="`,
 		`">` + string(a.CSS) + `</style><script type="module" src="` + html.EscapeString("/_mfshell/"+a.Script.Name) +
 			`" integrity="` + html.EscapeString(a.Integrity) + `" nonce="`,
-		`"></script></head><body><main id="mfshell-admin" aria-live="polite"></main>` +
+		`"></script></head><body><main id="mfshell-admin"></main>` +
 			`<noscript>The admin page needs JavaScript.</noscript></body></html>`,
 	}}
 	for _, s := range p.parts {

@@ -55,7 +55,7 @@ func TestAdminPage(t *testing.T) {
 		want := `<!doctype html><html lang="en"><head><meta charset="utf-8">` +
 			`<meta name="viewport" content="width=device-width,initial-scale=1"><link rel="icon" href="data:,">` +
 			`<title>mfshell admin</title><style nonce="` + nonce + `">` + string(ts.admin.CSS) + `</style>` +
-			m[0] + `</head><body><main id="mfshell-admin" aria-live="polite"></main>` +
+			m[0] + `</head><body><main id="mfshell-admin"></main>` +
 			`<noscript>The admin page needs JavaScript.</noscript></body></html>`
 		if body != want {
 			t.Errorf("page\n%s\nwant\n%s", body, want)
