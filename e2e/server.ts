@@ -51,13 +51,15 @@ export class Server {
    * start runs a server on a new data folder (the demo apps are seeded on
    * first run); with fixtures, it also publishes and releases the fixture
    * apps, and takes the resulting revision as the baseline. args are more
-   * flags of mfshell serve, such as ["--dev"].
+   * flags of mfshell serve, such as ["--dev"]. token is the admin token to
+   * use when args give a tokens file (--tokens), which makes serve write no
+   * first-run admin.token.
    */
-  static async start(opts: { fixtures: boolean; args?: string[] }): Promise<Server> {
+  static async start(opts: { fixtures: boolean; args?: string[]; token?: string }): Promise<Server> {
     const s = new Server(fs.mkdtempSync(path.join(os.tmpdir(), "mfshell-e2e-")), opts.args ?? []);
     try {
       await s.serve();
-      s.token = fs.readFileSync(path.join(s.data, "admin.token"), "utf8").trim();
+      s.token = opts.token ?? fs.readFileSync(path.join(s.data, "admin.token"), "utf8").trim();
       if (opts.fixtures) {
         for (const r of [...live, ...published]) await s.publish(r.app, r.version, bundleDir(r.bundle));
         for (const r of live) await s.put(r);
