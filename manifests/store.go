@@ -67,6 +67,9 @@ type Edit struct {
 	Change func(m *Manifest) error
 	// Now returns the time recorded in the revision; time.Now if nil.
 	Now func() time.Time
+	// DryRun makes Apply check the edit and return the revision it would
+	// commit, without committing it.
+	DryRun bool
 }
 
 // MaxAttempts bounds how often Apply re-runs an edit that keeps losing races.
@@ -117,6 +120,9 @@ func Apply(ctx context.Context, s Store, e Edit) (rec *Record, changed bool, err
 			Reason:   e.Reason,
 			Changes:  changes,
 			Manifest: next,
+		}
+		if e.DryRun {
+			return rec, true, nil
 		}
 		err = s.Commit(ctx, rec)
 		switch {

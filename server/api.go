@@ -24,6 +24,9 @@ type writeResult struct {
 	Summary  string             `json:"summary"`
 	App      *manifests.App     `json:"app,omitempty"`
 	Changes  []manifests.Change `json:"changes"`
+	// DryRun says that nothing was written: Revision is the one the write
+	// would have made.
+	DryRun bool `json:"dryRun,omitempty"`
 }
 
 // handleGetManifest returns the full manifest, canaries and fragments
@@ -83,7 +86,7 @@ func (s *Server) handlePutApp(w http.ResponseWriter, r *http.Request) error {
 	if created && changed {
 		status = http.StatusCreated
 	}
-	return s.writeResult(w, status, rec, changed, name)
+	return s.writeResult(w, r, status, rec, changed, name)
 }
 
 // handlePatchApp changes some fields of an app: a release is
@@ -154,7 +157,7 @@ func (s *Server) handlePatchApp(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return s.writeResult(w, http.StatusOK, rec, changed, name)
+	return s.writeResult(w, r, http.StatusOK, rec, changed, name)
 }
 
 // handleDeleteApp removes an app.
@@ -173,7 +176,7 @@ func (s *Server) handleDeleteApp(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return s.writeResult(w, http.StatusOK, rec, changed, "")
+	return s.writeResult(w, r, http.StatusOK, rec, changed, "")
 }
 
 // handleVersions lists the versions of an app published on the CDN.
@@ -298,7 +301,7 @@ func (s *Server) handleRollback(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return s.writeResult(w, http.StatusOK, rec, changed, "")
+	return s.writeResult(w, r, http.StatusOK, rec, changed, "")
 }
 
 // apply runs a manifest edit for the request: actor from its token, reason
@@ -311,15 +314,22 @@ func (s *Server) apply(r *http.Request, change func(*manifests.Manifest) error) 
 		return nil, false, err
 	}
 	id := identity(r)
-	s.writeMu.Lock()
-	defer s.writeMu.Unlock()
+	dry := isDryRun(r)
+	if !dry {
+		s.writeMu.Lock()
+		defer s.writeMu.Unlock()
+	}
 	rec, changed, err := manifests.Apply(r.Context(), s.Manifests, manifests.Edit{
 		Actor:      id.Name,
 		Reason:     r.Header.Get("Mfshell-Reason"),
 		IfRevision: ifRev,
 		Change:     change,
 		Now:        s.Now,
+		DryRun:     dry,
 	})
+	if dry {
+		return rec, changed, err // nothing written: no metrics, no log
+	}
 	switch {
 	case err == nil && !changed:
 		s.metrics.writes.WithLabelValues("unchanged").Inc()
@@ -341,16 +351,27 @@ func (s *Server) apply(r *http.Request, change func(*manifests.Manifest) error) 
 	return rec, true, nil
 }
 
+// isDryRun reports whether a write asks only what it would change
+// (?dry-run): the answer is the revision it would make, with its changes,
+// and nothing is written. The admin page's confirmations show it.
+func isDryRun(r *http.Request) bool {
+	v, ok := r.URL.Query()["dry-run"]
+	return ok && (len(v) == 0 || v[0] == "" || v[0] == "1" || v[0] == "true")
+}
+
 func isClientError(err error) bool {
 	var e *Error
 	var ve *manifests.ValidationError
 	return errors.As(err, &e) && e.Status < 500 || errors.As(err, &ve) || errors.Is(err, manifests.ErrConflict)
 }
 
-func (s *Server) writeResult(w http.ResponseWriter, status int, rec *manifests.Record, changed bool, app string) error {
-	res := writeResult{Revision: rec.Revision, Changed: changed, Summary: "no change", Changes: []manifests.Change{}}
+func (s *Server) writeResult(w http.ResponseWriter, r *http.Request, status int, rec *manifests.Record, changed bool, app string) error {
+	res := writeResult{Revision: rec.Revision, Changed: changed, Summary: "no change", Changes: []manifests.Change{}, DryRun: isDryRun(r)}
 	if changed {
 		res.Summary, res.Changes = manifests.Summary(rec.Changes), rec.Changes
+	}
+	if res.DryRun {
+		status = http.StatusOK // nothing was created
 	}
 	if a, ok := rec.Manifest.Apps[app]; ok && app != "" {
 		res.App = &a
