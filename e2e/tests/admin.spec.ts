@@ -22,7 +22,7 @@ import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import type { Locator, Page } from "@playwright/test";
-import { bin, Server } from "../server";
+import { bin, Server, uniqueVersion } from "../server";
 import { expect, test as base } from "../test";
 
 const run = promisify(execFile);
@@ -120,12 +120,16 @@ async function write(server: Server, token: string, method: string, p: string, b
   return (await r.json()) as { revision: number };
 }
 
-/** writes records the ops API writes (any method but GET) the page sends, as "METHOD /path". */
+/**
+ * writes records the ops API writes (any method but GET) the page sends,
+ * as "METHOD /path", and its dry runs (?dry-run, which write nothing) as
+ * "METHOD /path (dry run)".
+ */
 function writes(page: Page): string[] {
   const sent: string[] = [];
   page.on("request", (r) => {
     const u = new URL(r.url());
-    if (r.method() != "GET" && u.pathname.startsWith("/api/v1/")) sent.push(`${r.method()} ${u.pathname}`);
+    if (r.method() != "GET" && u.pathname.startsWith("/api/v1/")) sent.push(`${r.method()} ${u.pathname}${u.search == "?dry-run" ? " (dry run)" : ""}`);
   });
   return sent;
 }
@@ -162,8 +166,9 @@ interface Step {
 
 /**
  * act takes step through its dialog as actor and returns the new revision:
- * at the review step, the exact change and request are shown and nothing
- * is sent (the manifest is still at the revision it was on); after
+ * at the review step, the exact change (the server's dry run) and request
+ * are shown and nothing is written (the manifest is still at the revision
+ * it was on); after
  * Confirm, the status, the history (actor, reason, diff) and the API all
  * show the new revision.
  */
@@ -184,8 +189,9 @@ async function act(page: Page, server: Server, actor: string, st: Step): Promise
   await expect(dialog.getByRole("listitem")).toHaveText(st.change);
   const req = dialog.locator("pre");
   await expect(req).toContainText(`${st.request}\nIf-Match: "${before}"\nMfshell-Reason: ${st.reason}\n`);
-  expect(await revision(server), "nothing is sent before Confirm").toBe(before);
-  expect(sent).toEqual([]);
+  // The change shown is the server's answer to a dry run of the request.
+  expect(await revision(server), "nothing is written before Confirm").toBe(before);
+  expect(sent).toEqual([`${st.request} (dry run)`]);
 
   await dialog.getByRole("button", { name: "Confirm" }).click();
   const rev = before + 1;
@@ -197,7 +203,7 @@ async function act(page: Page, server: Server, actor: string, st: Step): Promise
   await expect(item.locator(".meta strong")).toHaveText(actor);
   await expect(item.locator(".reason")).toHaveText(`Reason: ${st.reason}`);
   await expect(item.getByRole("listitem")).toHaveText(st.history ?? st.change);
-  expect(sent).toEqual([st.request]);
+  expect(sent).toEqual([`${st.request} (dry run)`, st.request]);
   expect(await latest(server)).toMatchObject({ revision: rev, actor, reason: st.reason });
   return rev;
 }
@@ -326,8 +332,7 @@ test("release, canary, change, promote, abort and rollback, each reviewed before
     open: "promote-catalog",
     reason: "1.2.0 is good",
     request: "PATCH /api/v1/apps/catalog",
-    change: ["catalog version: 1.1.0 → 1.2.0", `catalog canary: ${guarded} → none (promoted)`],
-    history: ["catalog version: 1.1.0 → 1.2.0", `catalog canary: ${guarded} → none`],
+    change: ["catalog version: 1.1.0 → 1.2.0", `catalog canary: ${guarded} → none`],
   });
   await expect(term(catalog, "Live")).toHaveText("1.2.0");
   await expect(term(catalog, "Canary")).toHaveText("none");
@@ -350,11 +355,7 @@ test("release, canary, change, promote, abort and rollback, each reviewed before
   await expect(term(catalog, "Canary")).toHaveText("none");
   await expect(term(catalog, "Live")).toHaveText("1.2.0");
 
-  // Roll back to the revision of the release of 1.1.0: the dialog lists what it would change.
-  await page.locator(`#rollback-${released}`).click();
-  await expect(page.getByRole("dialog")).toContainText(`Every app becomes as it was at revision ${released}. Compared with now:`);
-  await expect(page.getByRole("dialog").getByRole("listitem")).toHaveText(["catalog version: 1.2.0 → 1.1.0"]);
-  await page.getByRole("dialog").getByRole("button", { name: "Cancel" }).click();
+  // Roll back to the revision of the release of 1.1.0: the review lists what it would change.
   await act(page, server, "ops", {
     open: `rollback-${released}`,
     reason: "back to 1.1.0 while we look",
@@ -527,7 +528,7 @@ test("a change made meanwhile: Confirm sends on the revision reviewed, gets 412 
   await expect(page.locator("#release-catalog")).toBeFocused();
   await expect(term(card(page, "catalog"), "Canary")).toHaveText("1.2.0 at 5%");
   await expect(term(card(page, "catalog"), "Live")).toHaveText("1.0.0");
-  expect(sent).toEqual(["PATCH /api/v1/apps/catalog"]);
+  expect(sent).toEqual(["PATCH /api/v1/apps/catalog (dry run)", "PATCH /api/v1/apps/catalog"]);
   expect(await revision(server)).toBe(theirs);
   expect(await latest(server)).toMatchObject({ revision: theirs, reason: "meanwhile" });
 });
@@ -626,7 +627,7 @@ test("the admin page for the docs: apps with a canary, a release's review, a pho
   await dialog.getByRole("button", { name: "Review change" }).click();
   await expect(dialog.getByRole("listitem")).toHaveText([
     "catalog version: 1.0.0 → 1.1.0",
-    "catalog canary: 1.1.0 at 10%; auto-abort above 5% errors once it has 100 mounts → none (promoted)",
+    "catalog canary: 1.1.0 at 10%; auto-abort above 5% errors once it has 100 mounts → none",
   ]);
   await screenshot(page, "admin-confirm");
   await dialog.getByRole("button", { name: "Cancel" }).click();
@@ -639,4 +640,41 @@ test("the admin page for the docs: apps with a canary, a release's review, a pho
   });
   await expect.poll(() => page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390); // no sideways scrolling
   await screenshot(page, "admin-phone");
+});
+
+test("a change made just before Confirm, not yet seen by the page: the 412 message stays after the reload", async ({ page, server, tokens }) => {
+  await signIn(page, server, tokens.ops, "ops");
+  const before = await revision(server);
+  await page.locator("#release-catalog").click();
+  const dialog = page.getByRole("dialog");
+  await dialog.getByLabel("Version").selectOption("1.1.0");
+  await dialog.getByLabel(REASON).fill("release on a stale view");
+  await dialog.getByRole("button", { name: "Review change" }).click();
+  await expect(dialog.locator("pre")).toContainText(`If-Match: "${before}"`);
+  const answer = page.waitForResponse((r) => r.request().method() == "PATCH" && !r.url().includes("dry-run"));
+  const { revision: theirs } = await write(server, tokens.ops, "PATCH", "/apps/catalog", { canary: { version: "1.2.0", percent: 5 } }, "meanwhile");
+  await dialog.getByRole("button", { name: "Confirm" }).click();
+  expect((await answer).status()).toBe(412);
+  // The page shows the other change and still says why nothing was done.
+  await expect(page.getByText(`Revision ${theirs}`, { exact: true })).toBeVisible();
+  await expect(term(card(page, "catalog"), "Canary")).toHaveText("1.2.0 at 5%");
+  await expect(page.locator("#mfshell-admin > p[role=alert]")).toHaveText(/^Changed meanwhile, reloaded/);
+  expect(await revision(server)).toBe(theirs);
+});
+
+test("the review shows every field a release changes, as the server will: a version with another entry and no styles", async ({ page, server, tokens }) => {
+  const version = uniqueVersion("9.9.9-entry");
+  await server.publishCopy("catalog", version, "broken-ok"); // main.js and no stylesheet, where the demo has catalog.js and catalog.css
+  await signIn(page, server, tokens.ops, "ops");
+  await page.locator("#release-catalog").click();
+  const dialog = page.getByRole("dialog");
+  await dialog.getByLabel("Version").selectOption(version);
+  await dialog.getByLabel(REASON).fill("another build layout");
+  await dialog.getByRole("button", { name: "Review change" }).click();
+  await expect(dialog.getByRole("listitem")).toHaveText([
+    `catalog version: 1.0.0 → ${version}`,
+    "catalog entry: catalog.js → main.js",
+    "catalog styles: catalog.css → none",
+  ]);
+  await dialog.getByRole("button", { name: "Cancel" }).click();
 });

@@ -52,6 +52,9 @@ export interface WriteResult {
   revision: number;
   changed: boolean;
   summary: string;
+  changes: Change[];
+  /** the answer of a ?dry-run: nothing was written */
+  dryRun?: boolean;
 }
 
 /** Token is who a token is: apps it may change, ["*"] for all. */

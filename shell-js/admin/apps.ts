@@ -110,7 +110,7 @@ function card(name: string, a: App, v: AppsView, act: Act): HTMLElement {
         { class: "actions" },
         button("release", "Release…", () => release(name, a, others)),
         button("canary", c ? "Change canary…" : "Start canary…", () => canary(name, a, others)),
-        c && button("promote", `Promote ${c.version}…`, () => promote(name, a, c)),
+        c && button("promote", `Promote ${c.version}…`, () => promote(name, c)),
         c && button("abort", "Abort canary…", () => abort(name, c), "danger"),
       ),
     ),
@@ -135,12 +135,7 @@ function release(name: string, a: App, vs: Published[]): Action {
   return {
     title: `Release a version of ${name}`,
     fields: [field("Version", s, `Live now: ${a.version}.`)],
-    plan: () => {
-      if (!s.value) return none;
-      const l = [`${name} version: ${a.version} → ${s.value}`];
-      if (a.canary?.version == s.value) l.push(`${name} canary: ${canaryText(a.canary)} → none (promoted)`);
-      return patch(name, l, { version: s.value });
-    },
+    plan: () => (s.value ? patch(name, { version: s.value }) : none),
   };
 }
 
@@ -165,17 +160,16 @@ function canary(name: string, a: App, vs: Published[]): Action {
       const next: Canary = { version: s.value, percent: +percent.value };
       if (max.value) next.maxErrorRate = +max.value / 100;
       if (min.value) next.minMounts = +min.value;
-      const from = canaryText(c), to = canaryText(next);
-      return from == to ? "That is the canary already: change something." : patch(name, [`${name} canary: ${from} → ${to}`], { canary: next });
+      return canaryText(c) == canaryText(next) ? "That is the canary already: change something." : patch(name, { canary: next });
     },
   };
 }
 
-function promote(name: string, a: App, c: Canary): Action {
+function promote(name: string, c: Canary): Action {
   return {
     title: `Promote the canary of ${name}`,
     fields: [h("p", null, `${c.version} becomes the live version for every browser, and the canary ends.`)],
-    plan: () => patch(name, [`${name} version: ${a.version} → ${c.version}`, `${name} canary: ${canaryText(c)} → none (promoted)`], { version: c.version }),
+    plan: () => patch(name, { version: c.version }),
   };
 }
 
@@ -183,8 +177,8 @@ function abort(name: string, c: Canary): Action {
   return {
     title: `Abort the canary of ${name}`,
     fields: [h("p", null, `Every browser gets the live version again instead of ${c.version}.`)],
-    plan: () => patch(name, [`${name} canary: ${canaryText(c)} → none`], { canary: null }),
+    plan: () => patch(name, { canary: null }),
   };
 }
 
-const patch = (name: string, lines: string[], body: unknown): Plan => ({ lines, method: "PATCH", path: `/apps/${name}`, body });
+const patch = (name: string, body: unknown): Plan => ({ method: "PATCH", path: `/apps/${name}`, body });

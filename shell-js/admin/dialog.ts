@@ -1,12 +1,12 @@
 // The action dialog: the action's inputs and a reason, then a review of the
-// exact change and request, then Confirm. A modal <dialog> keeps focus
-// inside; Escape closes it; focus returns to the control that opened it.
+// exact change (the server's own answer to a dry run of the request) and
+// the request, then Confirm. A modal <dialog> keeps focus inside; Escape
+// closes it; focus returns to the control that opened it.
 
 import { field, h, msg, type Kid } from "./dom";
 
-/** Plan is one API request and what it changes, for people. */
+/** Plan is one API request. */
 export interface Plan {
-  lines: string[];
   method: string;
   path: string;
   body: unknown;
@@ -23,12 +23,15 @@ export interface Action {
 /** Send runs a plan decided on revision rev; what it throws is shown in the dialog. */
 export type Send = (p: Plan, reason: string, rev: number) => Promise<void>;
 
+/** Preview returns what a plan would change on revision rev, for people, without changing it; what it throws is shown in the dialog. */
+export type Preview = (p: Plan, reason: string, rev: number) => Promise<string[]>;
+
 export const dialog = h("dialog", { "aria-labelledby": "dlg-title" });
 let opener = ""; // id of the control to focus once the dialog closes
 dialog.addEventListener("close", () => document.getElementById(opener)?.focus());
 
 /** open shows action a, opened by the control with id from, on revision rev. */
-export function open(a: Action, from: string, rev: number, send: Send): void {
+export function open(a: Action, from: string, rev: number, send: Send, preview: Preview): void {
   opener = from;
   const err = h("p", { role: "alert", class: "error" });
   const reason = h("input", { id: "dlg-reason", type: "text", required: true, maxlength: 500, autocomplete: "off" });
@@ -59,15 +62,22 @@ export function open(a: Action, from: string, rev: number, send: Send): void {
   };
   let plan: Plan | undefined, why = "";
 
-  edit.addEventListener("submit", (e) => {
+  edit.addEventListener("submit", async (e) => {
     e.preventDefault(); // the CSP has form-action 'none': nothing is submitted
     const p = a.plan();
     why = reason.value.trim();
     err.textContent =
       typeof p == "string" ? p : new TextEncoder().encode(why).length > 500 ? "The reason is longer than 500 bytes." : "";
     if (typeof p == "string" || err.textContent) return;
+    let l: string[];
+    try {
+      l = await preview(p, why, rev);
+    } catch (x) {
+      err.textContent = msg(x);
+      return;
+    }
     plan = p;
-    change.replaceChildren(...p.lines.map((l) => h("li", null, l)));
+    change.replaceChildren(...(l.length ? l : ["No change: it is so already."]).map((x) => h("li", null, x)));
     req.textContent = `${p.method} /api/v1${p.path}\nIf-Match: "${rev}"\nMfshell-Reason: ${why}\n\n${JSON.stringify(p.body, null, 2)}`;
     step(true);
   });

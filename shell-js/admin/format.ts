@@ -1,6 +1,6 @@
 // Readable text for versions, canaries, counts and diffs.
 
-import type { App, Canary, Change, Counts } from "./api";
+import type { Canary, Change, Counts } from "./api";
 
 /** pct renders a share, 0.053 → "5.3%". */
 export const pct = (x: number): string => `${+(100 * x).toFixed(1)}%`;
@@ -45,33 +45,6 @@ export function lines(changes: Change[] | null): string[] {
     else if (c.action == "create")
       out.push(`${c.app}: added with ${fs.map((f) => `${f.field} ${value(f.field, f.to)}`).join(", ") || "no fields"}`);
     else for (const f of fs) out.push(`${c.app} ${f.field}: ${value(f.field, f.from)} → ${value(f.field, f.to)}`);
-  }
-  return out;
-}
-
-// The fields the server's history compares (manifests.Diff).
-const FIELDS = ["version", "route", "entry", "styles", "format", "isolation", "template", "fragment", "canary"] as const;
-
-// compact is a field's value as JSON, "" when empty; a canary without its files.
-function compact(a: App | undefined, f: (typeof FIELDS)[number]): string {
-  const v = a?.[f];
-  if (v == null || v === "" || (Array.isArray(v) && !v.length)) return "";
-  if (f == "canary") {
-    const c = v as Canary;
-    return JSON.stringify({ version: c.version, percent: c.percent, maxErrorRate: c.maxErrorRate || undefined, minMounts: c.minMounts || undefined });
-  }
-  return JSON.stringify(v);
-}
-
-/** diff returns the changes that turn apps a into apps b, as the history shows them. */
-export function diff(a: Record<string, App>, b: Record<string, App>): Change[] {
-  const out: Change[] = [];
-  for (const app of [...new Set([...Object.keys(a), ...Object.keys(b)])].sort()) {
-    const x: App | undefined = a[app], y: App | undefined = b[app];
-    const fields = FIELDS.map((field) => ({ field, from: compact(x, field), to: compact(y, field) })).filter((d) => d.from != d.to);
-    if (!x) out.push({ app, action: "create", fields });
-    else if (!y) out.push({ app, action: "delete", fields: [{ field: "version", from: compact(x, "version"), to: "" }] });
-    else if (fields.length) out.push({ app, action: "update", fields });
   }
   return out;
 }

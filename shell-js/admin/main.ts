@@ -6,7 +6,7 @@ import { ApiError, client, type Call, type Manifest, type Published, type Revisi
 import { apps } from "./apps";
 import { dialog, open, type Action, type Plan } from "./dialog";
 import { field, h, msg } from "./dom";
-import { diff, lines } from "./format";
+import { lines } from "./format";
 import { history } from "./history";
 
 const KEY = "mfshell-admin-token";
@@ -163,7 +163,18 @@ function render(): void {
 
 /** act opens an action on the revision shown now. */
 function act(a: Action, from: string): void {
-  if (s?.manifest) open(a, from, s.manifest.revision, send);
+  if (s?.manifest) open(a, from, s.manifest.revision, send, preview);
+}
+
+/** preview asks the server what p would change (a dry run), as lines for people. */
+async function preview(p: Plan, reason: string, rev: number): Promise<string[]> {
+  if (!s) return [];
+  try {
+    return lines((await s.call<WriteResult>(p.method, p.path + "?dry-run", { body: p.body, reason, rev })).changes);
+  } catch (x) {
+    await fallen(x, rev);
+    throw x; // shown in the dialog
+  }
 }
 
 /** send makes a write; on 412 the page reloads instead. */
@@ -174,34 +185,36 @@ async function send(p: Plan, reason: string, rev: number): Promise<void> {
     own = r.revision;
     say(r.changed ? `Done: revision ${r.revision}. ${r.summary}` : `No change: revision ${r.revision} has it already.`);
   } catch (x) {
-    if (!(x instanceof ApiError) || x.status == 401 || x.status == 412) {
-      dialog.close();
-      if (x instanceof ApiError && x.status == 412) shout(`Changed meanwhile, reloaded: someone changed the manifest after revision ${rev}. Nothing was changed; look again and retry.`);
-      else return fail(x);
-    } else throw x; // shown in the dialog
+    await fallen(x, rev);
+    throw x; // shown in the dialog
   }
   void refresh();
 }
 
-/** rollback opens a rollback to r, listing what it would change in the manifest shown. */
-async function rollback(r: Revision, from: string): Promise<void> {
-  const st = s;
-  if (!st?.manifest) return;
-  try {
-    const rec = await st.call<{ manifest: Manifest }>("GET", `/history/${r.revision}`);
-    const l = lines(diff(st.manifest.apps, rec.manifest.apps));
-    const changes = l.length ? l : ["No app would change."];
-    act(
-      {
-        title: `Roll back to revision ${r.revision}`,
-        fields: [h("p", null, `Every app becomes as it was at revision ${r.revision}. Compared with now:`), h("ul", { class: "diff" }, changes.map((x) => h("li", null, x)))],
-        plan: () => ({ lines: changes, method: "POST", path: "/rollback", body: { revision: r.revision } }),
-      },
-      from,
-    );
-  } catch (x) {
-    fail(x);
-  }
+/**
+ * fallen handles what a request on revision rev failed with, beyond the
+ * dialog: a token gone (sign in again), or a manifest changed meanwhile
+ * (412: the page reloads, then says so, so that the reload's own news
+ * does not hide it).
+ */
+async function fallen(x: unknown, rev: number): Promise<void> {
+  if (x instanceof ApiError && x.status != 401 && x.status != 412) return;
+  dialog.close();
+  if (!(x instanceof ApiError && x.status == 412)) return fail(x);
+  await refresh();
+  shout(`Changed meanwhile, reloaded: someone changed the manifest after revision ${rev}. Nothing was changed; look again and retry.`);
+}
+
+/** rollback opens a rollback to r; its review lists what it would change. */
+function rollback(r: Revision, from: string): void {
+  act(
+    {
+      title: `Roll back to revision ${r.revision}`,
+      fields: [h("p", null, `Every app becomes as it was at revision ${r.revision}. The review lists what that changes now.`)],
+      plan: () => ({ method: "POST", path: "/rollback", body: { revision: r.revision } }),
+    },
+    from,
+  );
 }
 
 /** older reports whether revisions older than a page of limit may exist. */
