@@ -20,6 +20,7 @@ FUZZ_TARGETS := \
 	./server:FuzzIfMatch \
 	./server:FuzzBeacon \
 	./server:FuzzDevOverride \
+	./server:FuzzBundleURL \
 	./internal/override:FuzzVerify
 
 .PHONY: all build run test fmt-check vet rules test-go fuzz bench clean \

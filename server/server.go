@@ -258,10 +258,13 @@ func (s *Server) routes() *mux.Router {
 	handle("/_mfshell/events", "events", s.handleEvents, "GET")
 	handle("/_mfshell/beacon", "beacon", s.handleBeacon, "POST")
 	handle("/_mfshell/fragment/{name}", "fragment", s.handleFragment, "GET")
+	handle("/_mfshell/importmap.json", "importmap", s.importMapHandler(), "GET", "HEAD")
 	if s.ServeCDN {
 		r.PathPrefix("/cdn/").Handler(s.instrument("cdn", http.StripPrefix("/cdn/", cdn.NewHandler(s.CDN, s.Logger))))
 	}
 
+	// Before /api/v1, which would take its paths: it has its own auth chain.
+	s.deployerRoutes(r)
 	api := r.PathPrefix("/api/v1").Subrouter()
 	api.Use(s.authenticate)
 	// Each API path is one route whose handler picks the method's handler:
