@@ -166,17 +166,23 @@ func (s *Server) handleDeleteApp(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	rec, changed, err := s.apply(r, func(m *manifests.Manifest) error {
+	rec, changed, err := s.apply(r, removeApp(name))
+	if err != nil {
+		return err
+	}
+	return s.writeResult(w, r, http.StatusOK, rec, changed, "")
+}
+
+// removeApp is the edit that removes app name; it fails with 404 if the
+// manifest has no such app.
+func removeApp(name string) func(*manifests.Manifest) error {
+	return func(m *manifests.Manifest) error {
 		if _, ok := m.Apps[name]; !ok {
 			return errorf(http.StatusNotFound, "no app "+quote(name))
 		}
 		delete(m.Apps, name)
 		return nil
-	})
-	if err != nil {
-		return err
 	}
-	return s.writeResult(w, r, http.StatusOK, rec, changed, "")
 }
 
 // handleVersions lists the versions of an app published on the CDN.

@@ -44,7 +44,7 @@ func BenchmarkPublicManifest(b *testing.B) {
 		ts.publish(b, app, "1.0.0")
 		benchRequest(b, h, "PUT", "/api/v1/apps/"+app, `{"version":"1.0.0"}`, http.StatusCreated, "Authorization", "Bearer "+adminToken)
 	}
-	etag := s.snap.Load().variants[0].etag
+	etag := s.snap.Load().variants[0].manifest.etag
 	for _, bb := range []struct {
 		name     string
 		headers  []string

@@ -261,13 +261,7 @@ func (s *Server) handleUndeployService(w http.ResponseWriter, r *http.Request) e
 	if err := allow(r, name); err != nil {
 		return err
 	}
-	rec, changed, err := s.apply(withReason(r, "import-map-deployer: DELETE services/"+name), func(m *manifests.Manifest) error {
-		if _, ok := m.Apps[name]; !ok {
-			return errorf(http.StatusNotFound, "no app "+quote(name))
-		}
-		delete(m.Apps, name)
-		return nil
-	})
+	rec, changed, err := s.apply(withReason(r, "import-map-deployer: DELETE services/"+name), removeApp(name))
 	if err != nil {
 		return err
 	}

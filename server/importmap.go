@@ -1,18 +1,9 @@
 package server
 
 import (
-	"bytes"
-	"compress/gzip"
-	"encoding/json"
-	"fmt"
 	"net/http"
 	"path"
-	"strconv"
-	"strings"
-	"sync"
-	"sync/atomic"
 
-	"github.com/mfshell/mfshell/internal/negotiate"
 	"github.com/mfshell/mfshell/manifests"
 )
 
@@ -70,152 +61,14 @@ func (s *Server) stableImportMap(m *manifests.Manifest) importMap {
 	return s.importMapOfApps(apps)
 }
 
-// importMapOfVariant returns the import map of a variant, from its public
-// manifest: the import map is exactly what the variant's browsers run.
-func (s *Server) importMapOfVariant(v *variant) (importMap, error) {
-	var pub publicManifest
-	if err := json.Unmarshal(v.json, &pub); err != nil {
-		return importMap{}, fmt.Errorf("decode public manifest: %w", err)
-	}
-	return s.importMapOfApps(pub.Apps), nil
-}
-
-// encodedImportMap is an import map encoded for responses, as is and
-// gzipped, with its ETag and header values built once.
-type encodedImportMap struct {
-	json, gzip                  []byte
-	etag                        string
-	etagHdr, lenHdr, gzipLenHdr []string
-}
-
-// encodeImportMap encodes the import map of v. Its ETag is the variant's
-// with an "im-" prefix: it changes when the variant does.
-func (s *Server) encodeImportMap(v *variant) (*encodedImportMap, error) {
-	im, err := s.importMapOfVariant(v)
-	if err != nil {
-		return nil, err
-	}
-	data, err := json.Marshal(im)
-	if err != nil {
-		return nil, fmt.Errorf("encode import map: %w", err)
-	}
-	var gz bytes.Buffer
-	zw, _ := gzip.NewWriterLevel(&gz, gzip.BestCompression) // the level is valid
-	zw.Write(data)
-	zw.Close()
-	etag := `"im-` + strings.Trim(v.etag, `"`) + `"`
-	return &encodedImportMap{
-		json: data, gzip: gz.Bytes(), etag: etag,
-		etagHdr:    []string{etag},
-		lenHdr:     []string{strconv.Itoa(len(data))},
-		gzipLenHdr: []string{strconv.Itoa(gz.Len())},
-	}, nil
-}
-
-// importMaps serves GET /_mfshell/importmap.json. It keeps the import maps
-// of the served snapshot's variants, encoded once per variant when first
-// asked for after a change of revision; a browser under an override gets
-// its own, encoded for the request, as for the public manifest.
-type importMaps struct {
-	s     *Server
-	mu    sync.Mutex // serializes encoding a new snapshot's import maps
-	cache atomic.Pointer[importMapCache]
-}
-
-// importMapCache is the import maps of one snapshot: maps[i] is that of
-// sn.variants[i].
-type importMapCache struct {
-	sn   *snapshot
-	maps []*encodedImportMap
-}
-
-// importMapHandler returns the handler of GET /_mfshell/importmap.json.
-func (s *Server) importMapHandler() http.HandlerFunc {
-	return (&importMaps{s: s}).serveHTTP
-}
-
-// forSnapshot returns the import maps of sn, encoding them if they are not
-// yet.
-func (ims *importMaps) forSnapshot(sn *snapshot) (*importMapCache, error) {
-	if c := ims.cache.Load(); c != nil && c.sn == sn {
-		return c, nil
-	}
-	ims.mu.Lock()
-	defer ims.mu.Unlock()
-	if c := ims.cache.Load(); c != nil && c.sn == sn {
-		return c, nil
-	}
-	c := &importMapCache{sn: sn}
-	for _, v := range sn.variants {
-		e, err := ims.s.encodeImportMap(v)
-		if err != nil {
-			return nil, err
-		}
-		c.maps = append(c.maps, e)
-	}
-	// A slow request may encode an older snapshot after a newer one: keep
-	// the newer.
-	if old := ims.cache.Load(); old == nil || old.sn.revision <= sn.revision {
-		ims.cache.Store(c)
-	}
-	return c, nil
-}
-
 // hdrAnyOrigin lets pages of other origins fetch the import map: it is
 // public, and browsers send no cookies with a request answered with "*".
 var hdrAnyOrigin = []string{"*"}
 
-// serveHTTP serves the import map of the request's browser: that of its
-// canary bucket (mfshell-bucket cookie) and of its override cookie, with
-// an ETag, no-cache (browsers revalidate every time and get a 304 while
-// nothing changed) and Vary: Cookie, like the public manifest.
-func (ims *importMaps) serveHTTP(w http.ResponseWriter, r *http.Request) {
-	s := ims.s
-	sn := s.snap.Load()
-	c, err := ims.forSnapshot(sn)
-	if err != nil {
-		writeError(w, r, s.Logger, err)
-		return
-	}
-	i := 0
-	if len(sn.variants) > 1 {
-		v := sn.forBucket(bucketOf(r))
-		for i < len(sn.variants)-1 && sn.variants[i] != v {
-			i++
-		}
-	}
-	enc := c.maps[i]
-	if s.Overrides != nil || s.Dev {
-		if o := s.cookieOverride(r, sn.record.Manifest); o != nil {
-			v, err := s.overridden(sn, bucketOf(r), o)
-			var oenc *encodedImportMap
-			if err == nil {
-				oenc, err = s.encodeImportMap(v)
-			}
-			if err == nil {
-				enc = oenc
-			} else {
-				s.Logger.Error("override", "err", err)
-			}
-		}
-	}
-	h := w.Header()
-	h["Cache-Control"] = hdrNoCache
-	h["Content-Type"] = hdrJSON
-	h["Vary"] = hdrVaryAE
-	h["Etag"] = enc.etagHdr
-	h["Access-Control-Allow-Origin"] = hdrAnyOrigin
-	if inm := r.Header["If-None-Match"]; len(inm) > 0 && negotiate.NoneMatch(inm[0], enc.etag) {
-		w.WriteHeader(http.StatusNotModified)
-		return
-	}
-	body, length := enc.json, enc.lenHdr
-	if len(body) > 1024 && negotiate.AcceptsGzip(r.Header.Get("Accept-Encoding")) {
-		body, length = enc.gzip, enc.gzipLenHdr
-		h["Content-Encoding"] = hdrGzip
-	}
-	h["Content-Length"] = length
-	if r.Method != http.MethodHead {
-		w.Write(body)
-	}
+// handleImportMap serves the import map of r's browser (GET
+// /_mfshell/importmap.json): that of its canary bucket and override
+// cookie, like the public manifest, which it is made from.
+func (s *Server) handleImportMap(w http.ResponseWriter, r *http.Request) {
+	w.Header()["Access-Control-Allow-Origin"] = hdrAnyOrigin
+	s.browserVariant(r).importMap.serve(w, r)
 }

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/mfshell/mfshell/internal/negotiate"
@@ -69,18 +70,62 @@ type snapshot struct {
 	fallbacks map[string]manifests.App
 }
 
-// variant is the public manifest and pages of a revision for a range of
-// buckets.
+// variant is the public manifest, import map and pages of a revision for
+// a range of buckets.
 type variant struct {
-	json  []byte
-	gzip  []byte
-	etag  string
-	pages *pages
+	manifest  *encodedJSON
+	importMap *encodedJSON
+	pages     *pages
 	// sources are origins the pages' CSP must also allow: the dev servers
 	// of a dev override.
 	sources []string
-	// Header values of the manifest response, built once.
+}
+
+// encodedJSON is a JSON document encoded for responses, as is and
+// gzipped, with its ETag and header values built once.
+type encodedJSON struct {
+	json, gzip                  []byte
+	etag                        string
 	etagHdr, lenHdr, gzipLenHdr []string
+}
+
+func encodeJSON(data []byte, etag string) *encodedJSON {
+	var gz bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&gz, gzip.BestCompression) // the level is valid
+	zw.Write(data)
+	zw.Close()
+	return &encodedJSON{
+		json: data, gzip: gz.Bytes(), etag: etag,
+		etagHdr:    []string{etag},
+		lenHdr:     []string{strconv.Itoa(len(data))},
+		gzipLenHdr: []string{strconv.Itoa(gz.Len())},
+	}
+}
+
+// serve writes e from memory: ETag and no-cache (browsers revalidate
+// every time, and get a 304 while nothing changed), Vary on the cookies
+// that choose a browser's variant, gzip when asked for. It returns the
+// status it wrote.
+func (e *encodedJSON) serve(w http.ResponseWriter, r *http.Request) int {
+	h := w.Header()
+	h["Cache-Control"] = hdrNoCache
+	h["Content-Type"] = hdrJSON
+	h["Vary"] = hdrVaryAE
+	h["Etag"] = e.etagHdr
+	if inm := r.Header["If-None-Match"]; len(inm) > 0 && negotiate.NoneMatch(inm[0], e.etag) {
+		w.WriteHeader(http.StatusNotModified)
+		return http.StatusNotModified
+	}
+	body, length := e.json, e.lenHdr
+	if len(body) > 1024 && negotiate.AcceptsGzip(r.Header.Get("Accept-Encoding")) {
+		body, length = e.gzip, e.gzipLenHdr
+		h["Content-Encoding"] = hdrGzip
+	}
+	h["Content-Length"] = length
+	if r.Method != http.MethodHead {
+		w.Write(body)
+	}
+	return http.StatusOK
 }
 
 // forBucket returns the variant for bucket; a bucket out of 0..99 (none
@@ -157,22 +202,19 @@ func (s *Server) newVariant(m *manifests.Manifest, etag, badge string, bases map
 	if err != nil {
 		return nil, fmt.Errorf("encode public manifest: %w", err)
 	}
-	var gz bytes.Buffer
-	zw, _ := gzip.NewWriterLevel(&gz, gzip.BestCompression) // the level is valid
-	zw.Write(data)
-	zw.Close()
+	im, err := json.Marshal(s.importMapOfApps(pub.Apps))
+	if err != nil {
+		return nil, fmt.Errorf("encode import map: %w", err)
+	}
 	pages, err := s.renderPages(m, data, badge, bases)
 	if err != nil {
 		return nil, err
 	}
 	return &variant{
-		pages:      pages,
-		json:       data,
-		gzip:       gz.Bytes(),
-		etag:       etag,
-		etagHdr:    []string{etag},
-		lenHdr:     []string{strconv.Itoa(len(data))},
-		gzipLenHdr: []string{strconv.Itoa(gz.Len())},
+		pages:    pages,
+		manifest: encodeJSON(data, etag),
+		// Its ETag changes when the variant's does.
+		importMap: encodeJSON(im, `"im-`+strings.Trim(etag, `"`)+`"`),
 	}, nil
 }
 
@@ -212,43 +254,31 @@ var (
 	hdrGzip   = []string{"gzip"}
 )
 
-// serveManifest serves the public manifest from memory: ETag, no-cache
-// (browsers revalidate every time, and get a 304 while nothing changed).
-// It returns the status it wrote.
-func (s *Server) serveManifest(w http.ResponseWriter, r *http.Request) int {
+// browserVariant returns the variant of the served revision for r's
+// browser: that of its canary bucket (mfshell-bucket cookie), or one
+// encoded for the request under its override cookie.
+func (s *Server) browserVariant(r *http.Request) *variant {
 	sn := s.snap.Load()
-	snap := sn.variants[0]
+	v := sn.variants[0]
 	if len(sn.variants) > 1 {
-		snap = sn.forBucket(bucketOf(r))
+		v = sn.forBucket(bucketOf(r))
 	}
 	if s.Overrides != nil || s.Dev {
 		if o := s.cookieOverride(r, sn.record.Manifest); o != nil {
-			if v, err := s.overridden(sn, bucketOf(r), o); err == nil {
-				snap = v
+			if ov, err := s.overridden(sn, bucketOf(r), o); err == nil {
+				v = ov
 			} else {
 				s.Logger.Error("override", "err", err)
 			}
 		}
 	}
-	h := w.Header()
-	h["Cache-Control"] = hdrNoCache
-	h["Content-Type"] = hdrJSON
-	h["Vary"] = hdrVaryAE
-	h["Etag"] = snap.etagHdr
-	if inm := r.Header["If-None-Match"]; len(inm) > 0 && negotiate.NoneMatch(inm[0], snap.etag) {
-		w.WriteHeader(http.StatusNotModified)
-		return http.StatusNotModified
-	}
-	body, length := snap.json, snap.lenHdr
-	if len(body) > 1024 && negotiate.AcceptsGzip(r.Header.Get("Accept-Encoding")) {
-		body, length = snap.gzip, snap.gzipLenHdr
-		h["Content-Encoding"] = hdrGzip
-	}
-	h["Content-Length"] = length
-	if r.Method != http.MethodHead {
-		w.Write(body)
-	}
-	return http.StatusOK
+	return v
+}
+
+// serveManifest serves the public manifest of r's browser from memory,
+// and returns the status it wrote.
+func (s *Server) serveManifest(w http.ResponseWriter, r *http.Request) int {
+	return s.browserVariant(r).manifest.serve(w, r)
 }
 
 // handleEvents streams the change feed as Server-Sent Events: the current

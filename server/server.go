@@ -258,7 +258,7 @@ func (s *Server) routes() *mux.Router {
 	handle("/_mfshell/events", "events", s.handleEvents, "GET")
 	handle("/_mfshell/beacon", "beacon", s.handleBeacon, "POST")
 	handle("/_mfshell/fragment/{name}", "fragment", s.handleFragment, "GET")
-	handle("/_mfshell/importmap.json", "importmap", s.importMapHandler(), "GET", "HEAD")
+	handle("/_mfshell/importmap.json", "importmap", s.handleImportMap, "GET", "HEAD")
 	if s.ServeCDN {
 		r.PathPrefix("/cdn/").Handler(s.instrument("cdn", http.StripPrefix("/cdn/", cdn.NewHandler(s.CDN, s.Logger))))
 	}
