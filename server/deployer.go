@@ -193,6 +193,15 @@ func (s *Server) handleDeployerEnvironments(w http.ResponseWriter, r *http.Reque
 	return nil
 }
 
+// checkService refuses a service name that is not an mfshell app name, or
+// that of an app the request's token may not change.
+func checkService(r *http.Request, name string) error {
+	if err := manifests.CheckName(name); err != nil {
+		return errorf(http.StatusBadRequest, fmt.Sprintf("service %.60q is not an mfshell app name: %v", name, err))
+	}
+	return allow(r, name)
+}
+
 // handleDeployService answers PATCH services {"service": NAME, "url": URL}:
 // a release of the version whose entry URL is, as PATCH /api/v1/apps/NAME
 // {"version": VERSION} would do it.
@@ -219,10 +228,7 @@ func (s *Server) handleDeployService(w http.ResponseWriter, r *http.Request) err
 		return errorf(http.StatusBadRequest, `"url" is missing: send {"service": "NAME", "url": "URL of its entry on the CDN"}`)
 	}
 	name := *req.Service
-	if err := manifests.CheckName(name); err != nil {
-		return errorf(http.StatusBadRequest, fmt.Sprintf("service %.60q is not an mfshell app name: %v", name, err))
-	}
-	if err := allow(r, name); err != nil {
+	if err := checkService(r, name); err != nil {
 		return err
 	}
 	if p := appProblem(s.snap.Load().record.Manifest, name); p != nil {
@@ -255,10 +261,7 @@ func (s *Server) handleUndeployService(w http.ResponseWriter, r *http.Request) e
 	if err != nil {
 		return errorf(http.StatusBadRequest, fmt.Sprintf("service %.60q: malformed URI encoding", mux.Vars(r)["name"]))
 	}
-	if err := manifests.CheckName(name); err != nil {
-		return errorf(http.StatusBadRequest, fmt.Sprintf("service %.60q is not an mfshell app name: %v", name, err))
-	}
-	if err := allow(r, name); err != nil {
+	if err := checkService(r, name); err != nil {
 		return err
 	}
 	rec, changed, err := s.apply(withReason(r, "import-map-deployer: DELETE services/"+name), removeApp(name))
