@@ -63,7 +63,7 @@ s3-server:
 		GOBIN=$(TOOLS_BIN) $(GO) install github.com/versity/versitygw/cmd/versitygw@$(VERSITYGW_VERSION); \
 	fi
 
-test-go: s3-server
+test-go: s3-server chromium
 	VERSITYGW=$(VERSITYGW) $(GO) test -race -count=1 ./...
 
 fuzz:

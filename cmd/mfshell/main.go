@@ -53,6 +53,7 @@ func commands() []command {
 		{"promote", "APP", "release APP's canary version to everyone", runPromote},
 		{"abort", "APP", "end APP's canary: everyone gets the live version", runAbort},
 		{"override", "APP VERSION [--ttl 2h]", "print a link that makes one browser run VERSION of APP", runOverride},
+		{"verify", "--app NAME --version VER [flags]", "check a version in the shell in headless Chromium: leaks, errors, looks", runVerify},
 		{"rollback", "REVISION", "make a new revision with the apps of an old one", runRollback},
 		{"history", "[--app APP] [--limit N]", "list revisions, newest first", runHistory},
 		{"apps", "", "list apps with their live versions", runApps},
