@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -21,63 +22,128 @@ import (
 // the middle of concurrent writes, restarts it on the same data, and checks
 // that every write the server acknowledged is there, at its revision.
 func TestCrashDuringWriteStorm(t *testing.T) {
-	bin := filepath.Join(t.TempDir(), "mfshell")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildBinary(t)
 	data := t.TempDir()
-	type ack struct {
-		revision int64
-		app      string
-		template string
-	}
 	var acked []ack
-
 	for round := range 3 {
 		p := startBinary(t, bin, data)
-		token := readToken(t, data)
-
-		var (
-			mu   sync.Mutex
-			wg   sync.WaitGroup
-			done = make(chan struct{})
-			n    = make(chan struct{}, 1000)
-		)
-		for g := range 8 {
-			wg.Go(func() {
-				app := []string{"home", "catalog", "cart", "legacy"}[g%4]
-				for i := 0; ; i++ {
-					select {
-					case <-done:
-						return
-					default:
-					}
-					tmpl := fmt.Sprintf("<p>round %d writer %d write %d</p>", round, g, i)
-					rev, err := patchTemplate(p.url, token, app, tmpl)
-					if err != nil {
-						return // the server died mid-request: not acknowledged
-					}
-					mu.Lock()
-					acked = append(acked, ack{rev, app, tmpl})
-					mu.Unlock()
-					select {
-					case n <- struct{}{}:
-					default:
-					}
-				}
-			})
-		}
-		for range 40 { // kill once the storm is well under way
-			<-n
-		}
+		st := startStorm(p.url, readToken(t, data), round)
+		st.wait(40) // kill once the storm is well under way
 		if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 			t.Fatal(err)
 		}
 		p.cmd.Wait()
-		close(done)
-		wg.Wait()
+		acked = append(acked, st.stop()...)
 	}
+	checkAcked(t, bin, data, acked)
+}
 
+// TestShutdownDuringWriteStorm sends SIGTERM in the middle of concurrent
+// writes: the server must finish the writes in flight (their answers come
+// after the signal, and none is a server error), exit with status 0, and
+// have every acknowledged write after a restart.
+func TestShutdownDuringWriteStorm(t *testing.T) {
+	bin := buildBinary(t)
+	data := t.TempDir()
+	p := startBinary(t, bin, data)
+	st := startStorm(p.url, readToken(t, data), 0)
+	st.wait(40)
+	st.signalled.Store(true)
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.cmd.Wait(); err != nil {
+		t.Errorf("mfshell serve after SIGTERM: %v, want exit status 0", err)
+	}
+	acked := st.stop()
+	after := 0
+	for _, a := range acked {
+		if a.afterSignal {
+			after++
+		}
+	}
+	// Writers queue on the server's write lock, so writes are always in
+	// flight: some must have been answered after the signal.
+	if after == 0 {
+		t.Error("no write was answered after SIGTERM: the writes in flight were cut")
+	}
+	if st.serverErrors.Load() > 0 {
+		t.Errorf("%d writes got a server error during the shutdown", st.serverErrors.Load())
+	}
+	t.Logf("%d writes acknowledged, %d of them after SIGTERM", len(acked), after)
+	checkAcked(t, bin, data, acked)
+}
+
+// ack is a write the server acknowledged.
+type ack struct {
+	revision    int64
+	app         string
+	template    string
+	afterSignal bool // answered after the test signalled the server
+}
+
+// storm is eight writers changing the templates of the demo apps as fast
+// as the server answers, until the server stops answering or stop.
+type storm struct {
+	mu           sync.Mutex
+	acked        []ack
+	wg           sync.WaitGroup
+	done         chan struct{}
+	n            chan struct{}
+	signalled    atomic.Bool
+	serverErrors atomic.Int64
+}
+
+func startStorm(url, token string, round int) *storm {
+	st := &storm{done: make(chan struct{}), n: make(chan struct{}, 1000)}
+	for g := range 8 {
+		st.wg.Go(func() {
+			app := []string{"home", "catalog", "cart", "legacy"}[g%4]
+			for i := 0; ; i++ {
+				select {
+				case <-st.done:
+					return
+				default:
+				}
+				tmpl := fmt.Sprintf("<p>round %d writer %d write %d</p>", round, g, i)
+				rev, status, err := patchTemplate(url, token, app, tmpl)
+				if status >= 500 {
+					st.serverErrors.Add(1)
+				}
+				if err != nil {
+					return // the server went away mid-request: not acknowledged
+				}
+				st.mu.Lock()
+				st.acked = append(st.acked, ack{rev, app, tmpl, st.signalled.Load()})
+				st.mu.Unlock()
+				select {
+				case st.n <- struct{}{}:
+				default:
+				}
+			}
+		})
+	}
+	return st
+}
+
+// wait returns once n writes have been acknowledged.
+func (st *storm) wait(n int) {
+	for range n {
+		<-st.n
+	}
+}
+
+// stop ends the writers and returns what was acknowledged.
+func (st *storm) stop() []ack {
+	close(st.done)
+	st.wg.Wait()
+	return st.acked
+}
+
+// checkAcked restarts the binary on data and checks that every
+// acknowledged write is there, at its revision, and the history has no gap.
+func checkAcked(t *testing.T, bin, data string, acked []ack) {
+	t.Helper()
 	p := startBinary(t, bin, data)
 	token := readToken(t, data)
 	defer p.stop()
@@ -100,7 +166,17 @@ func TestCrashDuringWriteStorm(t *testing.T) {
 			t.Fatalf("history has a gap: position %d is revision %d, want %d", i, r.Revision, want)
 		}
 	}
-	t.Logf("%d acknowledged writes over 3 kills, all present; latest revision %d", len(acked), h.Revisions[0].Revision)
+	t.Logf("%d acknowledged writes, all present; latest revision %d", len(acked), h.Revisions[0].Revision)
+}
+
+// buildBinary builds mfshell into a temporary folder.
+func buildBinary(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "mfshell")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
 }
 
 type process struct {
@@ -170,28 +246,28 @@ func readToken(t *testing.T, data string) string {
 }
 
 // patchTemplate changes an app's template and returns the acknowledged
-// revision.
-func patchTemplate(url, token, app, tmpl string) (int64, error) {
+// revision, or the status and an error.
+func patchTemplate(url, token, app, tmpl string) (int64, int, error) {
 	body, _ := json.Marshal(map[string]string{"template": tmpl})
 	req, _ := http.NewRequest("PATCH", url+"/api/v1/apps/"+app, strings.NewReader(string(body)))
 	req.Header.Set("Authorization", "Bearer "+token)
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	defer res.Body.Close()
 	data, err := io.ReadAll(res.Body)
 	if err != nil {
-		return 0, err
+		return 0, res.StatusCode, err
 	}
 	if res.StatusCode != 200 {
-		return 0, fmt.Errorf("status %d: %s", res.StatusCode, data)
+		return 0, res.StatusCode, fmt.Errorf("status %d: %s", res.StatusCode, data)
 	}
 	var r struct{ Revision int64 }
 	if err := json.Unmarshal(data, &r); err != nil {
-		return 0, err
+		return 0, res.StatusCode, err
 	}
-	return r.Revision, nil
+	return r.Revision, res.StatusCode, nil
 }
 
 func getJSON(t *testing.T, url, token string, v any) {
