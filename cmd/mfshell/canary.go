@@ -42,18 +42,8 @@ func runCanary(ctx context.Context, e *env, args []string) error {
 
 // runPromote releases an app's canary version to everyone; the canary ends.
 func runPromote(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "promote", "APP [--reason TEXT] [flags]")
-	af := addAPIFlags(fs, e)
-	reason := fs.String("reason", "", "why, recorded in the history (at most 500 characters)")
-	pos, err := parseFlags(fs, args)
+	app, af, reason, err := canaryArgs(e, "promote", args)
 	if err != nil {
-		return err
-	}
-	if err := wantArgs(fs, pos, "APP"); err != nil {
-		return err
-	}
-	app := pos[0]
-	if err := checkAppVersion("promote", app); err != nil {
 		return err
 	}
 	c, err := af.client(e)
@@ -76,26 +66,35 @@ func runPromote(ctx context.Context, e *env, args []string) error {
 		return fmt.Errorf("promote %s: it has no canary (live version %s)", app, a.Version)
 	}
 	// Conditional on the revision read: the canary promoted is the one seen.
-	return patchApp(ctx, e, af, "promote", app, map[string]any{"version": a.Canary.Version}, *reason, strconv.FormatInt(m.Revision, 10))
+	return patchApp(ctx, e, af, "promote", app, map[string]any{"version": a.Canary.Version}, reason, strconv.FormatInt(m.Revision, 10))
 }
 
 // runAbort ends an app's canary: everyone gets the live version again.
 func runAbort(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "abort", "APP [--reason TEXT] [flags]")
-	af := addAPIFlags(fs, e)
-	reason := fs.String("reason", "", "why, recorded in the history (at most 500 characters)")
-	pos, err := parseFlags(fs, args)
+	app, af, reason, err := canaryArgs(e, "abort", args)
 	if err != nil {
 		return err
 	}
+	return patchApp(ctx, e, af, "abort", app, map[string]any{"canary": nil}, reason, "")
+}
+
+// canaryArgs parses the arguments of promote and abort: APP, the API
+// flags and --reason.
+func canaryArgs(e *env, cmd string, args []string) (app string, af *apiFlags, reason string, err error) {
+	fs := newFlags(e, cmd, "APP [--reason TEXT] [flags]")
+	af = addAPIFlags(fs, e)
+	r := fs.String("reason", "", "why, recorded in the history (at most 500 characters)")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return "", nil, "", err
+	}
 	if err := wantArgs(fs, pos, "APP"); err != nil {
-		return err
+		return "", nil, "", err
 	}
-	app := pos[0]
-	if err := checkAppVersion("abort", app); err != nil {
-		return err
+	if err := checkAppVersion(cmd, pos[0]); err != nil {
+		return "", nil, "", err
 	}
-	return patchApp(ctx, e, af, "abort", app, map[string]any{"canary": nil}, *reason, "")
+	return pos[0], af, *r, nil
 }
 
 // patchApp sends one PATCH of an app's entry and prints what changed.
