@@ -498,6 +498,17 @@ test("HTML in a reason or a field is shown as text, never as markup", async ({ p
   expect(await page.evaluate(() => (window as any).__pwned)).toBeUndefined();
 });
 
+/** reviewStaleRelease opens a release of catalog 1.1.0, decided on revision before, at its review step, and returns the dialog. */
+async function reviewStaleRelease(page: Page, before: number) {
+  await page.locator("#release-catalog").click();
+  const dialog = page.getByRole("dialog");
+  await dialog.getByLabel("Version").selectOption("1.1.0");
+  await dialog.getByLabel(REASON).fill("release on a stale view");
+  await dialog.getByRole("button", { name: "Review change" }).click();
+  await expect(dialog.locator("pre")).toContainText(`If-Match: "${before}"`);
+  return dialog;
+}
+
 test("a change made meanwhile: Confirm sends on the revision reviewed, gets 412 and says so; nothing of it lands", async ({
   page,
   server,
@@ -506,12 +517,7 @@ test("a change made meanwhile: Confirm sends on the revision reviewed, gets 412 
   await signIn(page, server, tokens.ops, "ops");
   const sent = writes(page);
   const before = await revision(server);
-  await page.locator("#release-catalog").click();
-  const dialog = page.getByRole("dialog");
-  await dialog.getByLabel("Version").selectOption("1.1.0");
-  await dialog.getByLabel(REASON).fill("release on a stale view");
-  await dialog.getByRole("button", { name: "Review change" }).click();
-  await expect(dialog.locator("pre")).toContainText(`If-Match: "${before}"`);
+  const dialog = await reviewStaleRelease(page, before);
 
   // Someone starts a canary meanwhile; the open page learns of it.
   const { revision: theirs } = await write(server, tokens.ops, "PATCH", "/apps/catalog", { canary: { version: "1.2.0", percent: 5 } }, "meanwhile");
@@ -645,12 +651,7 @@ test("the admin page for the docs: apps with a canary, a release's review, a pho
 test("a change made just before Confirm, not yet seen by the page: the 412 message stays after the reload", async ({ page, server, tokens }) => {
   await signIn(page, server, tokens.ops, "ops");
   const before = await revision(server);
-  await page.locator("#release-catalog").click();
-  const dialog = page.getByRole("dialog");
-  await dialog.getByLabel("Version").selectOption("1.1.0");
-  await dialog.getByLabel(REASON).fill("release on a stale view");
-  await dialog.getByRole("button", { name: "Review change" }).click();
-  await expect(dialog.locator("pre")).toContainText(`If-Match: "${before}"`);
+  const dialog = await reviewStaleRelease(page, before);
   const answer = page.waitForResponse((r) => r.request().method() == "PATCH" && !r.url().includes("dry-run"));
   const { revision: theirs } = await write(server, tokens.ops, "PATCH", "/apps/catalog", { canary: { version: "1.2.0", percent: 5 } }, "meanwhile");
   await dialog.getByRole("button", { name: "Confirm" }).click();
