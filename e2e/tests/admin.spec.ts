@@ -23,6 +23,7 @@ import path from "node:path";
 import { promisify } from "node:util";
 import type { Locator, Page } from "@playwright/test";
 import { bin, Server, uniqueVersion } from "../server";
+import { screenshot } from "../screenshot";
 import { expect, test as base } from "../test";
 
 const run = promisify(execFile);
@@ -589,14 +590,6 @@ test("the keyboard: Enter opens a dialog on its first field, Escape closes it an
 // --- screenshots for the docs ----------------------------------------------
 
 /** screenshot writes name.png into E2E_SCREENSHOTS (npm run screenshots), else into the test's output folder. */
-async function screenshot(page: Page, name: string) {
-  const dir = process.env.E2E_SCREENSHOTS;
-  const file = dir ? path.resolve(dir, name + ".png") : test.info().outputPath(name + ".png");
-  await page.mouse.move(0, 0); // no hover state in the picture
-  await page.evaluate(() => document.fonts.ready);
-  await page.screenshot({ path: file, animations: "disabled", caret: "hide" });
-}
-
 test("the admin page for the docs: apps with a canary, a release's review, a phone @tour", async ({ page, docsServer }) => {
   const server = docsServer;
   const token = fs.readFileSync(path.join(server.data, "admin.token"), "utf8").trim();

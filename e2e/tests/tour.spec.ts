@@ -5,17 +5,8 @@
 // `make screenshots`) writes them to docs/screenshots/; otherwise they go
 // to the test's output folder.
 
-import path from "node:path";
-import type { Page } from "@playwright/test";
+import { screenshot } from "../screenshot";
 import { demoTest as test, expect } from "../test";
-
-async function screenshot(page: Page, name: string) {
-  const dir = process.env.E2E_SCREENSHOTS;
-  const file = dir ? path.resolve(dir, name + ".png") : test.info().outputPath(name + ".png");
-  await page.mouse.move(0, 0); // no hover state in the picture
-  await page.evaluate(() => document.fonts.ready);
-  await page.screenshot({ path: file, animations: "disabled", caret: "hide" });
-}
 
 test("the shell page sets a strict CSP with a nonce", async ({ page, server }) => {
   const res = await page.goto(server.url + "/");
