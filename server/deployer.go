@@ -159,7 +159,13 @@ type deployerAnswer struct {
 	Changed  bool  `json:"changed"`
 }
 
-func (s *Server) writeDeployerAnswer(w http.ResponseWriter, rec *manifests.Record, changed bool) error {
+// deploy applies change, with reason unless the request gives one, and
+// answers as the tool does: the live import map after the write.
+func (s *Server) deploy(w http.ResponseWriter, r *http.Request, reason string, change func(*manifests.Manifest) error) error {
+	rec, changed, err := s.apply(withReason(r, reason), change)
+	if err != nil {
+		return err
+	}
 	w.Header().Set("ETag", `"`+strconv.FormatInt(rec.Revision, 10)+`"`)
 	writeJSON(w, http.StatusOK, deployerAnswer{importMap: s.stableImportMap(rec.Manifest), Revision: rec.Revision, Changed: changed})
 	return nil
@@ -242,13 +248,9 @@ func (s *Server) handleDeployService(w http.ResponseWriter, r *http.Request) err
 	if req.Integrity != nil && *req.Integrity != rel.entrySRI {
 		return errorf(http.StatusBadRequest, fmt.Sprintf("integrity %.120q is not that of %s as published (%s): leave it out, mfshell takes it from the CDN", *req.Integrity, *req.URL, rel.entrySRI))
 	}
-	rec, changed, err := s.apply(withReason(r, "import-map-deployer: PATCH services"), func(m *manifests.Manifest) error {
+	return s.deploy(w, r, "import-map-deployer: PATCH services", func(m *manifests.Manifest) error {
 		return problemsError(releaseApps(m, []*release{rel}))
 	})
-	if err != nil {
-		return err
-	}
-	return s.writeDeployerAnswer(w, rec, changed)
 }
 
 // handleUndeployService answers DELETE services/NAME (URI-encoded, as the
@@ -264,11 +266,7 @@ func (s *Server) handleUndeployService(w http.ResponseWriter, r *http.Request) e
 	if err := checkService(r, name); err != nil {
 		return err
 	}
-	rec, changed, err := s.apply(withReason(r, "import-map-deployer: DELETE services/"+name), removeApp(name))
-	if err != nil {
-		return err
-	}
-	return s.writeDeployerAnswer(w, rec, changed)
+	return s.deploy(w, r, "import-map-deployer: DELETE services/"+name, removeApp(name))
 }
 
 // handlePatchImportMap answers PATCH import-map.json {"imports": {NAME:
@@ -376,7 +374,7 @@ func (s *Server) handlePatchImportMap(w http.ResponseWriter, r *http.Request) er
 		}
 	}
 
-	rec, changed, err := s.apply(withReason(r, "import-map-deployer: PATCH import-map.json"), func(m *manifests.Manifest) error {
+	return s.deploy(w, r, "import-map-deployer: PATCH import-map.json", func(m *manifests.Manifest) error {
 		ps := append(slices.Clone(pre), releaseApps(m, rels)...)
 		for _, name := range slices.Sorted(maps.Keys(folders)) {
 			if bad[name] {
@@ -397,10 +395,6 @@ func (s *Server) handlePatchImportMap(w http.ResponseWriter, r *http.Request) er
 		}
 		return problemsError(ps)
 	})
-	if err != nil {
-		return err
-	}
-	return s.writeDeployerAnswer(w, rec, changed)
 }
 
 // release is a version of an app to make live, and its files.
