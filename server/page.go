@@ -148,9 +148,6 @@ type pageRenderer struct {
 func (r *pageRenderer) render(routed string) (*page, error) {
 	s, m, esc := r.s, r.m, html.EscapeString
 	lay := s.Layout
-	if lay == nil {
-		lay = layout.Default()
-	}
 	p := &page{}
 	var head strings.Builder
 	fmt.Fprintf(&head, `<script type="importmap" nonce="%s">%s</script>`, noncePlaceholder, r.importMap)

@@ -216,6 +216,9 @@ func (s *Server) Load(ctx context.Context) error {
 	}
 	s.adminPage = newAdminPage(s.admin)
 	s.adminMapHdr = []string{"/_mfshell/" + s.admin.SourceMap.Name}
+	if s.Layout == nil {
+		s.Layout = layout.Default() // parsed once, not per page rendered
+	}
 	if s.fragments == nil {
 		f, err := fragments.New(fragments.Options{Budget: s.FragmentTimeout, Forward: s.ForwardHeaders, Registerer: s.metrics.registry})
 		if err != nil {
